@@ -1,0 +1,40 @@
+/*
+ * The Stage Manager portal's backend: Backstage core plugins plus Stage Manager.
+ */
+import { createBackend } from '@backstage/backend-defaults';
+
+const backend = createBackend();
+
+backend.add(import('@backstage/plugin-app-backend'));
+
+// Auth: guest sign-in for the embedded setup.
+backend.add(import('@backstage/plugin-auth-backend'));
+backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+
+// Catalog: services are catalog entities with Stage Manager annotations.
+backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(
+  import('@backstage/plugin-catalog-backend-module-scaffolder-entity-model'),
+);
+backend.add(import('@backstage/plugin-catalog-backend-module-logs'));
+
+// Scaffolder, for Stage Manager's templates and actions.
+backend.add(import('@backstage/plugin-scaffolder-backend'));
+backend.add(
+  import('@backstage/plugin-scaffolder-backend-module-notifications'),
+);
+
+// Permissions: the embedded setup allows everything; production installs bring a policy.
+backend.add(import('@backstage/plugin-permission-backend'));
+backend.add(
+  import('@backstage/plugin-permission-backend-module-allow-all-policy'),
+);
+
+backend.add(import('@backstage/plugin-user-settings-backend'));
+backend.add(import('@backstage/plugin-notifications-backend'));
+backend.add(import('@backstage/plugin-signals-backend'));
+
+// Stage Manager.
+backend.add(import('@internal/plugin-stage-manager-backend'));
+
+backend.start();

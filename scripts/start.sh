@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up everything on a fresh Debian 12 machine (as root) and starts the portal with Stage Manager
+# on its embedded defaults: SQLite files under ./data (kept across restarts).
+# Frontend: http://localhost:3000   Backend: http://localhost:7007
+source "$(dirname "$0")/lib.sh"
+
+setup_node
+setup_dependencies
+
+cd "$REPO_ROOT"
+mkdir -p data
+step "Starting the portal (frontend :3000, backend :7007; data in ./data)"
+exec node .yarn/releases/yarn-4.13.0.cjs start

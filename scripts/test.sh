@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh Debian 12 machine (as root) and runs all tests:
+# type check, then every package's Jest suite, with store tests on SQLite and PostgreSQL.
+source "$(dirname "$0")/lib.sh"
+T0=$SECONDS
+
+setup_node
+setup_dependencies
+setup_postgres
+
+cd "$REPO_ROOT"
+step "Type check (tsc)"
+t=$SECONDS; yarn tsc; info "tsc took $((SECONDS - t)) s"
+
+step "Tests (Jest via backstage-cli, SQLite + PostgreSQL)"
+t=$SECONDS
+CI=true BACKSTAGE_TEST_DISABLE_DOCKER=1 yarn backstage-cli repo test --ci
+info "tests took $((SECONDS - t)) s"
+
+step "All done in $((SECONDS - T0)) s"
