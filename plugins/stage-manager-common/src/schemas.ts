@@ -1,0 +1,212 @@
+import { z } from 'zod';
+import { NAME_PATTERN, NAME_PATTERN_DESCRIPTION } from './names';
+import { DEPLOYMENT_STATES, OPERATION_KINDS, OPERATION_STATES } from './types';
+
+/**
+ * zod schemas of the API's input. The backend validates every request with them; the frontend
+ * can validate forms with the same rules.
+ */
+
+const name = z
+  .string()
+  .regex(NAME_PATTERN, `must be ${NAME_PATTERN_DESCRIPTION}`);
+
+/** An entity ref in its full form, `kind:namespace/name`. */
+const entityRef = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]*:[a-z0-9][a-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/i,
+    'must be a full entity ref, kind:namespace/name',
+  );
+
+/** @public */
+export const diskSpecSchema = z
+  .object({
+    name,
+    sizeGiB: z.number().int().min(1).max(65536),
+    source: z.enum(['base', 'blank']).default('blank'),
+  })
+  .strict();
+
+/** @public */
+export const nicSpecSchema = z
+  .object({ name, network: z.literal('fence').default('fence') })
+  .strict();
+
+/** Driver-specific paths: absolute, no control characters. */
+const driverPath = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[^\0-\x1f]+$/, 'must not contain control characters');
+
+/** @public */
+export const bootSettingsSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('disk') }).strict(),
+  z
+    .object({
+      type: z.literal('kernel'),
+      kernel: driverPath,
+      initrd: driverPath.optional(),
+      cmdline: z
+        .string()
+        .max(2048)
+        .regex(/^[^\0-\x1f]*$/, 'must not contain control characters')
+        .optional(),
+    })
+    .strict(),
+]);
+
+function uniqueNames(items: { name: string }[] | undefined) {
+  if (!items) return true;
+  return new Set(items.map(i => i.name)).size === items.length;
+}
+
+/** Body of `POST /templates`. @public */
+export const templateInputSchema = z
+  .object({
+    name,
+    title: z.string().max(200).optional(),
+    description: z.string().max(4000).optional(),
+    driver: name,
+    baseImage: driverPath,
+    vcpus: z.number().int().min(1).max(256),
+    memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024),
+    disks: z
+      .array(diskSpecSchema)
+      .min(1)
+      .max(16)
+      .refine(uniqueNames, 'disk names must be unique'),
+    nics: z
+      .array(nicSpecSchema)
+      .max(8)
+      .refine(uniqueNames, 'nic names must be unique')
+      .default([{ name: 'eth0', network: 'fence' }]),
+    boot: bootSettingsSchema.default({ type: 'disk' }),
+  })
+  .strict();
+
+/** @public */
+export type TemplateInput = z.input<typeof templateInputSchema>;
+
+/** Body of `PATCH /templates/:name`: any subset of the fields except the name. @public */
+export const templatePatchSchema = templateInputSchema
+  .omit({ name: true })
+  .partial()
+  .strict();
+
+/** @public */
+export type TemplatePatch = z.input<typeof templatePatchSchema>;
+
+/** @public */
+export const machineSpecSchema = z
+  .object({
+    name,
+    template: name,
+    tier: name.optional(),
+    startOrder: z.number().int().min(0).max(1000).default(0),
+    vcpus: z.number().int().min(1).max(256).optional(),
+    memoryMiB: z
+      .number()
+      .int()
+      .min(16)
+      .max(4 * 1024 * 1024)
+      .optional(),
+    disks: z
+      .array(diskSpecSchema)
+      .min(1)
+      .max(16)
+      .refine(uniqueNames, 'disk names must be unique')
+      .optional(),
+  })
+  .strict();
+
+const machines = z
+  .array(machineSpecSchema)
+  .min(1)
+  .max(200)
+  .refine(uniqueNames, 'machine names must be unique within a configuration');
+
+/** Body of `POST /configurations`. @public */
+export const configurationInputSchema = z
+  .object({
+    serviceRef: entityRef,
+    name,
+    description: z.string().max(4000).optional(),
+    machines,
+    notes: z.string().max(4000).optional(),
+  })
+  .strict();
+
+/** @public */
+export type ConfigurationInput = z.input<typeof configurationInputSchema>;
+
+/** Body of `PATCH /configurations/:id`. @public */
+export const configurationPatchSchema = z
+  .object({ description: z.string().max(4000) })
+  .strict();
+
+/** Body of `POST /configurations/:id/versions`. @public */
+export const configurationVersionInputSchema = z
+  .object({
+    machines,
+    notes: z.string().max(4000).optional(),
+    /**
+     * The version this change was based on. When given and it is not the latest version,
+     * the request fails with 409 instead of overwriting someone else's change.
+     */
+    basedOnVersion: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+/** @public */
+export type ConfigurationVersionInput = z.input<
+  typeof configurationVersionInputSchema
+>;
+
+/** Query of every list endpoint. @public */
+export const paginationSchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** @public */
+export const configurationListQuerySchema = paginationSchema
+  .extend({ serviceRef: entityRef.optional() })
+  .strict();
+
+/** @public */
+export const deploymentListQuerySchema = paginationSchema
+  .extend({
+    serviceRef: entityRef.optional(),
+    stage: name.optional(),
+    state: z.enum(DEPLOYMENT_STATES).optional(),
+  })
+  .strict();
+
+/** @public */
+export const operationListQuerySchema = paginationSchema
+  .extend({
+    serviceRef: entityRef.optional(),
+    deploymentId: z.string().uuid().optional(),
+    kind: z.enum(OPERATION_KINDS).optional(),
+    state: z.enum(OPERATION_STATES).optional(),
+  })
+  .strict();
+
+/** @public */
+export const auditListQuerySchema = paginationSchema
+  .extend({
+    serviceRef: entityRef.optional(),
+    targetKind: z.string().max(64).optional(),
+    targetId: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** @public */
+export const serviceListQuerySchema = paginationSchema
+  .extend({
+    /** Case-insensitive text filter on the entity's name and title. */
+    search: z.string().max(200).optional(),
+  })
+  .strict();

@@ -1,0 +1,282 @@
+/**
+ * Domain types shared by the frontend, the backend and the drivers. Dates are ISO 8601 strings.
+ */
+
+/** A page of results. @public */
+export interface Page<T> {
+  items: T[];
+  totalCount: number;
+}
+
+/** How a template boots. @public */
+export type BootSettings =
+  | { type: 'disk' }
+  | { type: 'kernel'; kernel: string; initrd?: string; cmdline?: string };
+
+/** A disk of a template or machine. @public */
+export interface DiskSpec {
+  /** Name of the disk within the machine, e.g. `root` or `data`. */
+  name: string;
+  /** Virtual size in GiB. */
+  sizeGiB: number;
+  /** `base` is cloned from the template's base image; `blank` is created empty. */
+  source: 'base' | 'blank';
+}
+
+/** A network interface of a template or machine. @public */
+export interface NicSpec {
+  name: string;
+  /** `fence` attaches to the deployment's fenced network. */
+  network: 'fence';
+}
+
+/** A machine template shared across services. @public */
+export interface Template {
+  id: string;
+  name: string;
+  title?: string;
+  description?: string;
+  /** Id of the hypervisor driver that can run this template, e.g. `libvirt`. */
+  driver: string;
+  /** Driver-specific reference to the base disk image, e.g. a qcow2 path. */
+  baseImage: string;
+  vcpus: number;
+  memoryMiB: number;
+  disks: DiskSpec[];
+  nics: NicSpec[];
+  boot: BootSettings;
+  /** Incremented on every update. */
+  revision: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+}
+
+/** One machine of a configuration version. Unset sizes come from the template. @public */
+export interface MachineSpec {
+  /** Machine name, unique within the configuration; also its hostname. */
+  name: string;
+  /** Name of the template the machine is built from. */
+  template: string;
+  /** Tier label for n-tier configurations, e.g. `web`, `app`, `db`. */
+  tier?: string;
+  /** Machines start in ascending order (lower first); equal orders start together. */
+  startOrder: number;
+  vcpus?: number;
+  memoryMiB?: number;
+  disks?: DiskSpec[];
+}
+
+/** A named set of machines owned by a service. @public */
+export interface Configuration {
+  id: string;
+  /** Entity ref of the owning service, e.g. `component:default/shop`. */
+  serviceRef: string;
+  name: string;
+  description?: string;
+  latestVersion: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+}
+
+/** An immutable version of a configuration. @public */
+export interface ConfigurationVersion {
+  configurationId: string;
+  version: number;
+  machines: MachineSpec[];
+  notes?: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** A configuration together with its latest version. @public */
+export interface ConfigurationWithVersion extends Configuration {
+  current: ConfigurationVersion;
+}
+
+/** Capacity limits of a resource pool. @public */
+export interface PoolCapacity {
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+}
+
+/** A named place on a driver where deployments run. @public */
+export interface Pool {
+  name: string;
+  title?: string;
+  driver: string;
+  /** Driver-specific location, e.g. `{ path: '/var/lib/stage-manager/pools/lab' }`. */
+  location: Record<string, string>;
+  capacity: PoolCapacity;
+  /** Resources allocated to deployments recorded on this pool (not undeployed). */
+  allocated: PoolCapacity;
+  /** Whether the pool's driver is registered in this backend. */
+  driverAvailable: boolean;
+}
+
+/** One stage of a service's workflow, resolved from app-config and annotations. @public */
+export interface StageDefinition {
+  name: string;
+  pool: string;
+  approvers: string[];
+  requiredApprovals: number;
+}
+
+/** The lifecycle states of a deployment. @public */
+export const DEPLOYMENT_STATES = [
+  'pending',
+  'provisioning',
+  'running',
+  'stopped',
+  'undeploying',
+  'undeployed',
+  'failed',
+] as const;
+
+/** @public */
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+/** A machine of a deployment. @public */
+export interface DeploymentMachine {
+  name: string;
+  template: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  /** Driver's handle of the machine once it exists. */
+  driverRef?: string;
+  state?: string;
+}
+
+/** A configuration version instantiated in one stage of one service. @public */
+export interface Deployment {
+  id: string;
+  serviceRef: string;
+  stage: string;
+  configurationId: string;
+  configurationVersion: number;
+  pool: string;
+  state: DeploymentState;
+  /** Name of the deployment's fenced network, once created. */
+  fence?: string;
+  /** Deployment this one was cloned from, if any. */
+  clonedFrom?: string;
+  machines: DeploymentMachine[];
+  leaseExpiresAt?: string;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+}
+
+/** A stage of a service with its deployments. @public */
+export interface ServiceStage extends StageDefinition {
+  deployments: Deployment[];
+}
+
+/** A catalog entity opted into Stage Manager. @public */
+export interface StageManagerService {
+  entityRef: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  title?: string;
+  owner?: string;
+  system?: string;
+  /** Workflow name, or `custom` when the stages annotation lists stages explicitly. */
+  workflow: string;
+  stages: StageDefinition[];
+  /** Problems with the entity's annotations; a service with problems has no stages. */
+  problems: string[];
+}
+
+/** A service with its stages and deployments per stage. @public */
+export interface StageManagerServiceDetails extends Omit<StageManagerService, 'stages'> {
+  stages: ServiceStage[];
+}
+
+/** @public */
+export const OPERATION_KINDS = [
+  'deploy',
+  'clone',
+  'promote',
+  'demote',
+  'swap',
+  'start',
+  'stop',
+  'undeploy',
+  'archive',
+  'restore',
+  'refresh',
+] as const;
+
+/** @public */
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** @public */
+export const OPERATION_STATES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'rolling-back',
+  'rolled-back',
+] as const;
+
+/** @public */
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+/** @public */
+export type OperationStepState =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped';
+
+/** A step of an operation. @public */
+export interface OperationStep {
+  name: string;
+  state: OperationStepState;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Data the step recorded to resume or roll back (driver handles and the like). */
+  data?: Record<string, unknown>;
+  error?: string;
+}
+
+/** A durable record of a long-running action. @public */
+export interface Operation {
+  id: string;
+  kind: OperationKind;
+  serviceRef: string;
+  /** Stage of the deployment the operation acts on. */
+  stage?: string;
+  deploymentId?: string;
+  /** Kind-specific parameters (target stage, clone mode, ...). */
+  params: Record<string, unknown>;
+  state: OperationState;
+  steps: OperationStep[];
+  requestedBy: string;
+  error?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  updatedAt: string;
+}
+
+/** One entry of the audit log. @public */
+export interface AuditEvent {
+  id: string;
+  at: string;
+  /** Entity ref of who did it (user or service principal). */
+  actor: string;
+  /** What was done, e.g. `template.create`. */
+  action: string;
+  targetKind: string;
+  targetId: string;
+  serviceRef?: string;
+  before?: unknown;
+  after?: unknown;
+}
