@@ -1,0 +1,56 @@
+export interface Config {
+  /** Stage Manager: stage workflows, resource pools and stage policies. */
+  stageManager?: {
+    /**
+     * Workflow used by services whose `stage-manager.io/workflow` annotation is empty.
+     * Defaults to `default`.
+     */
+    defaultWorkflow?: string;
+
+    /**
+     * Named workflows: ordered stages a configuration moves through. When none is configured,
+     * `default` is integration, test, staging, uat, production.
+     */
+    workflows?: {
+      [name: string]: {
+        title?: string;
+        /** Ordered stage names, earliest first; the last one is production. */
+        stages: string[];
+      };
+    };
+
+    /** Policies per stage name, used by every workflow that contains the stage. */
+    stages?: {
+      [name: string]: {
+        /** Resource pool the stage deploys to (services can override by annotation). */
+        pool?: string;
+        /** Catalog Group or User entity refs whose members may approve changes into the stage. */
+        approvers?: string[];
+        /** Approvals needed before a promotion or swap into the stage; default 1 with approvers. */
+        requiredApprovals?: number;
+      };
+    };
+
+    /** Pool used by stages that name none. Defaults to the only pool when there is one. */
+    defaultPool?: string;
+
+    /**
+     * Resource pools: a named place on a hypervisor driver with capacity limits. When none is
+     * configured there is one pool, `local`, on the `libvirt` driver under `data/pools/local`.
+     */
+    pools?: {
+      [name: string]: {
+        title?: string;
+        /** Id of the driver that serves the pool, e.g. `libvirt`. */
+        driver: string;
+        /** Driver-specific location, e.g. `path` for libvirt. */
+        location?: { [key: string]: string };
+        capacity: {
+          vcpus: number;
+          memoryMiB: number;
+          diskGiB: number;
+        };
+      };
+    };
+  };
+}

@@ -1,0 +1,183 @@
+import { Config } from '@backstage/config';
+import { parseEntityRef } from '@backstage/catalog-model';
+import {
+  NAME_PATTERN,
+  NAME_PATTERN_DESCRIPTION,
+  PoolCapacity,
+} from '@internal/plugin-stage-manager-common';
+
+/** A workflow from app-config. */
+export interface WorkflowConfig {
+  name: string;
+  title?: string;
+  stages: string[];
+}
+
+/** Policy of a stage from app-config. */
+export interface StagePolicyConfig {
+  pool?: string;
+  approvers?: string[];
+  requiredApprovals?: number;
+}
+
+/** A resource pool from app-config. */
+export interface PoolConfig {
+  name: string;
+  title?: string;
+  driver: string;
+  location: Record<string, string>;
+  capacity: PoolCapacity;
+}
+
+/** The validated `stageManager` section of app-config. */
+export interface StageManagerConfig {
+  defaultWorkflow: string;
+  workflows: Map<string, WorkflowConfig>;
+  stages: Map<string, StagePolicyConfig>;
+  pools: Map<string, PoolConfig>;
+  defaultPool?: string;
+}
+
+export const DEFAULT_WORKFLOW: WorkflowConfig = {
+  name: 'default',
+  title: 'Default',
+  stages: ['integration', 'test', 'staging', 'uat', 'production'],
+};
+
+export const DEFAULT_POOL: PoolConfig = {
+  name: 'local',
+  title: 'Local libvirt',
+  driver: 'libvirt',
+  location: { path: 'data/pools/local' },
+  capacity: { vcpus: 4, memoryMiB: 4096, diskGiB: 50 },
+};
+
+function checkName(value: string, key: string) {
+  if (!NAME_PATTERN.test(value)) {
+    throw new Error(
+      `Invalid config at ${key}: '${value}' must be ${NAME_PATTERN_DESCRIPTION}`,
+    );
+  }
+}
+
+function positiveInt(config: Config, key: string, prefix: string): number {
+  const value = config.getNumber(key);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(
+      `Invalid config at ${prefix}.${key}: must be a positive integer`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Reads and validates `stageManager` from app-config. Throws at startup with the offending key,
+ * so a broken configuration never half-works.
+ */
+export function readStageManagerConfig(root: Config): StageManagerConfig {
+  const config = root.getOptionalConfig('stageManager');
+
+  const workflows = new Map<string, WorkflowConfig>();
+  const workflowsConfig = config?.getOptionalConfig('workflows');
+  for (const name of workflowsConfig?.keys() ?? []) {
+    const key = `stageManager.workflows.${name}`;
+    checkName(name, key);
+    const wf = workflowsConfig!.getConfig(name);
+    const stages = wf.getStringArray('stages');
+    if (stages.length === 0) {
+      throw new Error(`Invalid config at ${key}.stages: must not be empty`);
+    }
+    stages.forEach(s => checkName(s, `${key}.stages`));
+    if (new Set(stages).size !== stages.length) {
+      throw new Error(`Invalid config at ${key}.stages: stages must be unique`);
+    }
+    workflows.set(name, { name, title: wf.getOptionalString('title'), stages });
+  }
+  if (workflows.size === 0) {
+    workflows.set(DEFAULT_WORKFLOW.name, DEFAULT_WORKFLOW);
+  }
+
+  const defaultWorkflow =
+    config?.getOptionalString('defaultWorkflow') ?? 'default';
+  if (!workflows.has(defaultWorkflow)) {
+    throw new Error(
+      `Invalid config at stageManager.defaultWorkflow: no workflow named '${defaultWorkflow}'`,
+    );
+  }
+
+  const pools = new Map<string, PoolConfig>();
+  const poolsConfig = config?.getOptionalConfig('pools');
+  for (const name of poolsConfig?.keys() ?? []) {
+    const key = `stageManager.pools.${name}`;
+    checkName(name, key);
+    const pool = poolsConfig!.getConfig(name);
+    const driver = pool.getString('driver');
+    checkName(driver, `${key}.driver`);
+    const locationConfig = pool.getOptionalConfig('location');
+    const location: Record<string, string> = {};
+    for (const k of locationConfig?.keys() ?? []) {
+      location[k] = locationConfig!.getString(k);
+    }
+    const capacity = pool.getConfig('capacity');
+    pools.set(name, {
+      name,
+      title: pool.getOptionalString('title'),
+      driver,
+      location,
+      capacity: {
+        vcpus: positiveInt(capacity, 'vcpus', `${key}.capacity`),
+        memoryMiB: positiveInt(capacity, 'memoryMiB', `${key}.capacity`),
+        diskGiB: positiveInt(capacity, 'diskGiB', `${key}.capacity`),
+      },
+    });
+  }
+  if (pools.size === 0) {
+    pools.set(DEFAULT_POOL.name, DEFAULT_POOL);
+  }
+
+  let defaultPool = config?.getOptionalString('defaultPool');
+  if (defaultPool !== undefined && !pools.has(defaultPool)) {
+    throw new Error(
+      `Invalid config at stageManager.defaultPool: no pool named '${defaultPool}'`,
+    );
+  }
+  if (defaultPool === undefined && pools.size === 1) {
+    defaultPool = [...pools.keys()][0];
+  }
+
+  const stages = new Map<string, StagePolicyConfig>();
+  const stagesConfig = config?.getOptionalConfig('stages');
+  for (const name of stagesConfig?.keys() ?? []) {
+    const key = `stageManager.stages.${name}`;
+    checkName(name, key);
+    const stage = stagesConfig!.getConfig(name);
+    const pool = stage.getOptionalString('pool');
+    if (pool !== undefined && !pools.has(pool)) {
+      throw new Error(
+        `Invalid config at ${key}.pool: no pool named '${pool}'`,
+      );
+    }
+    const approvers = stage.getOptionalStringArray('approvers');
+    for (const ref of approvers ?? []) {
+      try {
+        parseEntityRef(ref);
+      } catch {
+        throw new Error(
+          `Invalid config at ${key}.approvers: '${ref}' is not an entity ref`,
+        );
+      }
+    }
+    const requiredApprovals = stage.getOptionalNumber('requiredApprovals');
+    if (
+      requiredApprovals !== undefined &&
+      (!Number.isInteger(requiredApprovals) || requiredApprovals < 0)
+    ) {
+      throw new Error(
+        `Invalid config at ${key}.requiredApprovals: must be a whole number >= 0`,
+      );
+    }
+    stages.set(name, { pool, approvers, requiredApprovals });
+  }
+
+  return { defaultWorkflow, workflows, stages, pools, defaultPool };
+}

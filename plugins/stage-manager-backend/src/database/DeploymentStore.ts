@@ -1,0 +1,248 @@
+import { PermissionCriteria } from '@backstage/plugin-permission-common';
+import { NotFoundError } from '@backstage/errors';
+import {
+  Deployment,
+  DeploymentMachine,
+  DeploymentState,
+  Page,
+  PoolCapacity,
+} from '@internal/plugin-stage-manager-common';
+import { Knex } from 'knex';
+import {
+  applyCriteria,
+  ColumnFilter,
+  PageRequest,
+  toCount,
+  toIso,
+  toIsoOrUndefined,
+} from './util';
+
+/** Filters of a deployment list. */
+export interface DeploymentFilter {
+  serviceRef?: string;
+  /** Several services at once (the services board). */
+  serviceRefs?: string[];
+  stage?: string;
+  state?: DeploymentState;
+  configurationId?: string;
+  criteria?: PermissionCriteria<ColumnFilter>;
+}
+
+/** Stores deployments and their machines. */
+export interface DeploymentStore {
+  list(options: DeploymentFilter & { page: PageRequest }): Promise<Page<Deployment>>;
+  get(id: string): Promise<Deployment | undefined>;
+  create(deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>): Promise<Deployment>;
+  setState(id: string, state: DeploymentState, now: string): Promise<void>;
+  /** Number of deployments of a configuration that are not undeployed. */
+  countLive(configurationId: string): Promise<number>;
+  /** Removes the records of undeployed deployments of a configuration. */
+  deleteUndeployed(configurationId: string): Promise<void>;
+  /** Resources recorded for live deployments, per pool. */
+  allocatedByPool(): Promise<Map<string, PoolCapacity>>;
+}
+
+type Row = {
+  id: string;
+  service_ref: string;
+  stage: string;
+  configuration_id: string;
+  configuration_version: number;
+  pool: string;
+  state: DeploymentState;
+  fence: string | null;
+  cloned_from: string | null;
+  created_by: string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  lease_expires_at?: Date | string | null;
+};
+
+type MachineRow = {
+  deployment_id: string;
+  name: string;
+  template: string;
+  vcpus: number;
+  memory_mib: number;
+  disk_gib: number;
+  driver_ref: string | null;
+  state: string | null;
+};
+
+function machineFromRow(row: MachineRow): DeploymentMachine {
+  return {
+    name: row.name,
+    template: row.template,
+    vcpus: row.vcpus,
+    memoryMiB: row.memory_mib,
+    diskGiB: row.disk_gib,
+    driverRef: row.driver_ref ?? undefined,
+    state: row.state ?? undefined,
+  };
+}
+
+export class DatabaseDeploymentStore implements DeploymentStore {
+  private constructor(private readonly db: Knex | Knex.Transaction) {}
+
+  static create(db: Knex | Knex.Transaction): DeploymentStore {
+    return new DatabaseDeploymentStore(db);
+  }
+
+  private async withMachines(rows: Row[]): Promise<Deployment[]> {
+    const machines = rows.length
+      ? await this.db<MachineRow>('deployment_machines')
+          .whereIn(
+            'deployment_id',
+            rows.map(r => r.id),
+          )
+          .orderBy(['deployment_id', 'name'])
+      : [];
+    const byDeployment = new Map<string, DeploymentMachine[]>();
+    for (const m of machines) {
+      const list = byDeployment.get(m.deployment_id) ?? [];
+      list.push(machineFromRow(m));
+      byDeployment.set(m.deployment_id, list);
+    }
+    return rows.map(row => ({
+      id: row.id,
+      serviceRef: row.service_ref,
+      stage: row.stage,
+      configurationId: row.configuration_id,
+      configurationVersion: row.configuration_version,
+      pool: row.pool,
+      state: row.state,
+      fence: row.fence ?? undefined,
+      clonedFrom: row.cloned_from ?? undefined,
+      machines: byDeployment.get(row.id) ?? [],
+      leaseExpiresAt: toIsoOrUndefined(row.lease_expires_at),
+      createdBy: row.created_by,
+      createdAt: toIso(row.created_at),
+      updatedAt: toIso(row.updated_at),
+    }));
+  }
+
+  private baseQuery() {
+    // The earliest of the runtime and storage lease is what the portal counts down to.
+    return this.db('deployments')
+      .leftJoin('leases', 'leases.deployment_id', 'deployments.id')
+      .select(
+        'deployments.*',
+        this.db.raw(
+          'coalesce(leases.runtime_expires_at, leases.storage_expires_at) as lease_expires_at',
+        ),
+      );
+  }
+
+  async list(
+    options: DeploymentFilter & { page: PageRequest },
+  ): Promise<Page<Deployment>> {
+    const query = this.db('deployments');
+    if (options.serviceRef) query.where('deployments.service_ref', options.serviceRef);
+    if (options.serviceRefs) query.whereIn('deployments.service_ref', options.serviceRefs);
+    if (options.stage) query.where('deployments.stage', options.stage);
+    if (options.state) query.where('deployments.state', options.state);
+    if (options.configurationId) {
+      query.where('deployments.configuration_id', options.configurationId);
+    }
+    if (options.criteria) applyCriteria(query, options.criteria, 'deployments');
+    const [count] = await query.clone().count({ count: '*' });
+    const ids = await query
+      .select('deployments.id')
+      .orderBy([
+        { column: 'deployments.service_ref' },
+        { column: 'deployments.stage' },
+        { column: 'deployments.created_at', order: 'desc' },
+        { column: 'deployments.id' },
+      ])
+      .limit(options.page.limit)
+      .offset(options.page.offset);
+    const order = new Map(ids.map((r: { id: string }, i: number) => [r.id, i]));
+    const rows: Row[] = ids.length
+      ? await this.baseQuery().whereIn(
+          'deployments.id',
+          ids.map((r: { id: string }) => r.id),
+        )
+      : [];
+    rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { items: await this.withMachines(rows), totalCount: toCount(count) };
+  }
+
+  async get(id: string): Promise<Deployment | undefined> {
+    const row = await this.baseQuery().where('deployments.id', id).first();
+    return row ? (await this.withMachines([row]))[0] : undefined;
+  }
+
+  async create(
+    deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>,
+  ): Promise<Deployment> {
+    await this.db('deployments').insert({
+      id: deployment.id,
+      service_ref: deployment.serviceRef,
+      stage: deployment.stage,
+      configuration_id: deployment.configurationId,
+      configuration_version: deployment.configurationVersion,
+      pool: deployment.pool,
+      state: deployment.state,
+      fence: deployment.fence ?? null,
+      cloned_from: deployment.clonedFrom ?? null,
+      created_by: deployment.createdBy,
+      created_at: deployment.createdAt,
+      updated_at: deployment.createdAt,
+    });
+    if (deployment.machines.length) {
+      await this.db('deployment_machines').insert(
+        deployment.machines.map(m => ({
+          deployment_id: deployment.id,
+          name: m.name,
+          template: m.template,
+          vcpus: m.vcpus,
+          memory_mib: m.memoryMiB,
+          disk_gib: m.diskGiB,
+          driver_ref: m.driverRef ?? null,
+          state: m.state ?? null,
+        })),
+      );
+    }
+    return (await this.get(deployment.id))!;
+  }
+
+  async setState(id: string, state: DeploymentState, now: string) {
+    const updated = await this.db('deployments')
+      .where({ id })
+      .update({ state, updated_at: now });
+    if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+  }
+
+  async countLive(configurationId: string): Promise<number> {
+    const [count] = await this.db('deployments')
+      .where({ configuration_id: configurationId })
+      .whereNot({ state: 'undeployed' })
+      .count({ count: '*' });
+    return toCount(count);
+  }
+
+  async deleteUndeployed(configurationId: string): Promise<void> {
+    await this.db('deployments')
+      .where({ configuration_id: configurationId, state: 'undeployed' })
+      .delete();
+  }
+
+  async allocatedByPool(): Promise<Map<string, PoolCapacity>> {
+    const rows = await this.db('deployment_machines as m')
+      .join('deployments as d', 'd.id', 'm.deployment_id')
+      .whereNotIn('d.state', ['undeployed'])
+      .groupBy('d.pool')
+      .select('d.pool')
+      .sum({ vcpus: 'm.vcpus', memory: 'm.memory_mib', disk: 'm.disk_gib' });
+    return new Map(
+      rows.map((r: any) => [
+        r.pool as string,
+        {
+          vcpus: Number(r.vcpus ?? 0),
+          memoryMiB: Number(r.memory ?? 0),
+          diskGiB: Number(r.disk ?? 0),
+        },
+      ]),
+    );
+  }
+}

@@ -1,0 +1,6 @@
+/**
+ * The Stage Manager backend plugin.
+ *
+ * @packageDocumentation
+ */
+export { stageManagerPlugin as default } from './plugin';

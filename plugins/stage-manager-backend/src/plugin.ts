@@ -1,0 +1,123 @@
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { stageManagerPermissions } from '@internal/plugin-stage-manager-common';
+import {
+  configurationPermissionRules,
+  configurationResourceRef,
+  deploymentPermissionRules,
+  deploymentResourceRef,
+  stageManagerDriversExtensionPoint,
+} from '@internal/plugin-stage-manager-node';
+import { readStageManagerConfig } from './config/StageManagerConfig';
+import { DatabaseStageManagerStore } from './database/StageManagerStore';
+import { DriverRegistry } from './drivers/DriverRegistry';
+import { createRouter } from './router/createRouter';
+import { AuditLog } from './services/AuditLog';
+import { Authorizer } from './services/Authorizer';
+import { ConfigurationService } from './services/ConfigurationService';
+import { DeploymentService } from './services/DeploymentService';
+import { PoolService } from './services/PoolService';
+import { ServiceDirectory } from './services/ServiceDirectory';
+import { TemplateService } from './services/TemplateService';
+
+/**
+ * Stage Manager backend plugin: wires stores, services and the router.
+ *
+ * @public
+ */
+export const stageManagerPlugin = createBackendPlugin({
+  pluginId: 'stage-manager',
+  register(env) {
+    const drivers = new DriverRegistry();
+    env.registerExtensionPoint(stageManagerDriversExtensionPoint, drivers);
+
+    env.registerInit({
+      deps: {
+        logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        database: coreServices.database,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        auditor: coreServices.auditor,
+        catalog: catalogServiceRef,
+      },
+      async init(deps) {
+        drivers.lock();
+        const config = readStageManagerConfig(deps.config);
+        const store = await DatabaseStageManagerStore.create({
+          database: deps.database,
+        });
+
+        deps.permissionsRegistry.addPermissions(stageManagerPermissions);
+        deps.permissionsRegistry.addResourceType({
+          resourceRef: configurationResourceRef,
+          rules: Object.values(configurationPermissionRules),
+          getResources: ids =>
+            Promise.all(ids.map(id => store.configurations.get(id))),
+        });
+        deps.permissionsRegistry.addResourceType({
+          resourceRef: deploymentResourceRef,
+          rules: Object.values(deploymentPermissionRules),
+          getResources: ids =>
+            Promise.all(ids.map(id => store.deployments.get(id))),
+        });
+
+        const auditLog = new AuditLog(store, deps.auditor, deps.permissions);
+        const services = new ServiceDirectory({
+          catalog: deps.catalog,
+          config,
+          logger: deps.logger,
+        });
+        const configurationAuthorizer = new Authorizer(
+          deps.permissions,
+          deps.permissionsRegistry.getPermissionRuleset(configurationResourceRef),
+        );
+        const deploymentAuthorizer = new Authorizer(
+          deps.permissions,
+          deps.permissionsRegistry.getPermissionRuleset(deploymentResourceRef),
+        );
+
+        deps.httpRouter.use(
+          await createRouter({
+            httpAuth: deps.httpAuth,
+            services,
+            templates: new TemplateService({
+              store,
+              permissions: deps.permissions,
+              auditLog,
+            }),
+            configurations: new ConfigurationService({
+              store,
+              permissions: deps.permissions,
+              authorizer: configurationAuthorizer,
+              auditLog,
+              services,
+            }),
+            pools: new PoolService({
+              config,
+              store,
+              drivers,
+              permissions: deps.permissions,
+            }),
+            deployments: new DeploymentService({
+              store,
+              authorizer: deploymentAuthorizer,
+              services,
+            }),
+            auditLog,
+          }),
+        );
+        deps.logger.info(
+          `Stage Manager ready: ${config.workflows.size} workflow(s), ${
+            config.pools.size
+          } pool(s), drivers: ${drivers.ids().join(', ') || 'none'}`,
+        );
+      },
+    });
+  },
+});

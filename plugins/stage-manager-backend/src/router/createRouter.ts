@@ -1,0 +1,261 @@
+import { HttpAuthService } from '@backstage/backend-plugin-api';
+import { InputError } from '@backstage/errors';
+import {
+  auditListQuerySchema,
+  configurationInputSchema,
+  configurationListQuerySchema,
+  configurationPatchSchema,
+  configurationVersionInputSchema,
+  deploymentListQuerySchema,
+  operationListQuerySchema,
+  paginationSchema,
+  serviceListQuerySchema,
+  templateInputSchema,
+  templatePatchSchema,
+} from '@internal/plugin-stage-manager-common';
+import express, { ErrorRequestHandler } from 'express';
+import Router from 'express-promise-router';
+import { z } from 'zod';
+import { AuditLog } from '../services/AuditLog';
+import { ConfigurationService } from '../services/ConfigurationService';
+import { DeploymentService } from '../services/DeploymentService';
+import { PoolService } from '../services/PoolService';
+import { ServiceDirectory } from '../services/ServiceDirectory';
+import { TemplateService } from '../services/TemplateService';
+import { parseInput } from './validation';
+
+const idParams = z.object({ id: z.string().uuid('must be a UUID') });
+const nameParams = z.object({ name: z.string().min(1).max(63) });
+const versionParams = z.object({
+  id: z.string().uuid('must be a UUID'),
+  version: z.coerce.number().int().min(1),
+});
+const entityParams = z.object({
+  kind: z.string().min(1).max(63),
+  namespace: z.string().min(1).max(63),
+  name: z.string().min(1).max(253),
+});
+
+/** Malformed JSON bodies are the caller's error, not ours. */
+const jsonErrors: ErrorRequestHandler = (err, _req, _res, next) => {
+  if (err?.type === 'entity.parse.failed') {
+    next(new InputError('Invalid request body: not valid JSON'));
+  } else if (err?.type === 'entity.too.large') {
+    next(new InputError('Invalid request body: larger than 1 MB'));
+  } else {
+    next(err);
+  }
+};
+
+/** The Stage Manager REST API. Thin: parse, get credentials, call a service. */
+export async function createRouter(deps: {
+  httpAuth: HttpAuthService;
+  services: ServiceDirectory;
+  templates: TemplateService;
+  configurations: ConfigurationService;
+  pools: PoolService;
+  deployments: DeploymentService;
+  auditLog: AuditLog;
+}): Promise<express.Router> {
+  const { httpAuth } = deps;
+  const router = Router();
+  router.use(express.json({ limit: '1mb' }));
+  router.use(jsonErrors);
+
+  // Services
+
+  router.get('/services', async (req, res) => {
+    const { limit, offset, search } = parseInput(
+      serviceListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.services.list({ page: { limit, offset }, search }, credentials),
+    );
+  });
+
+  router.get('/services/:kind/:namespace/:name', async (req, res) => {
+    const p = parseInput(entityParams, req.params, 'path');
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.deployments.serviceDetails(
+        `${p.kind}:${p.namespace}/${p.name}`,
+        credentials,
+      ),
+    );
+  });
+
+  // Templates
+
+  router.get('/templates', async (req, res) => {
+    const page = parseInput(paginationSchema.strict(), req.query, 'query');
+    res.json(await deps.templates.list(page, await httpAuth.credentials(req)));
+  });
+
+  router.post('/templates', async (req, res) => {
+    const input = parseInput(templateInputSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(201).json(await deps.templates.create(input, credentials));
+  });
+
+  router.get('/templates/:name', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    res.json(await deps.templates.get(name, await httpAuth.credentials(req)));
+  });
+
+  router.patch('/templates/:name', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    const patch = parseInput(templatePatchSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.json(await deps.templates.update(name, patch, credentials));
+  });
+
+  router.delete('/templates/:name', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    await deps.templates.delete(name, await httpAuth.credentials(req));
+    res.status(204).end();
+  });
+
+  // Configurations
+
+  router.get('/configurations', async (req, res) => {
+    const { limit, offset, serviceRef } = parseInput(
+      configurationListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.configurations.list(
+        { page: { limit, offset }, serviceRef },
+        credentials,
+      ),
+    );
+  });
+
+  router.post('/configurations', async (req, res) => {
+    const input = parseInput(configurationInputSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(201).json(await deps.configurations.create(input, credentials));
+  });
+
+  router.get('/configurations/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.configurations.get(id, await httpAuth.credentials(req)));
+  });
+
+  router.patch('/configurations/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const { description } = parseInput(
+      configurationPatchSchema,
+      req.body,
+      'body',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.configurations.updateDescription(id, description, credentials),
+    );
+  });
+
+  router.delete('/configurations/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    await deps.configurations.delete(id, await httpAuth.credentials(req));
+    res.status(204).end();
+  });
+
+  router.get('/configurations/:id/versions', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const page = parseInput(paginationSchema.strict(), req.query, 'query');
+    const credentials = await httpAuth.credentials(req);
+    res.json(await deps.configurations.listVersions(id, page, credentials));
+  });
+
+  router.post('/configurations/:id/versions', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(configurationVersionInputSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res
+      .status(201)
+      .json(await deps.configurations.addVersion(id, input, credentials));
+  });
+
+  router.get('/configurations/:id/versions/:version', async (req, res) => {
+    const { id, version } = parseInput(versionParams, req.params, 'path');
+    const credentials = await httpAuth.credentials(req);
+    res.json(await deps.configurations.getVersion(id, version, credentials));
+  });
+
+  // Pools
+
+  router.get('/pools', async (req, res) => {
+    const page = parseInput(paginationSchema.strict(), req.query, 'query');
+    res.json(await deps.pools.list(page, await httpAuth.credentials(req)));
+  });
+
+  router.get('/pools/:name', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    res.json(await deps.pools.get(name, await httpAuth.credentials(req)));
+  });
+
+  // Deployments and operations
+
+  router.get('/deployments', async (req, res) => {
+    const { limit, offset, ...filter } = parseInput(
+      deploymentListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.deployments.list(
+        { page: { limit, offset }, ...filter },
+        credentials,
+      ),
+    );
+  });
+
+  router.get('/deployments/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.deployments.get(id, await httpAuth.credentials(req)));
+  });
+
+  router.get('/operations', async (req, res) => {
+    const { limit, offset, ...filter } = parseInput(
+      operationListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.deployments.listOperations(
+        { page: { limit, offset }, ...filter },
+        credentials,
+      ),
+    );
+  });
+
+  router.get('/operations/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(
+      await deps.deployments.getOperation(id, await httpAuth.credentials(req)),
+    );
+  });
+
+  // Audit log
+
+  router.get('/audit-events', async (req, res) => {
+    const { limit, offset, ...filter } = parseInput(
+      auditListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.auditLog.list({ page: { limit, offset }, ...filter }, credentials),
+    );
+  });
+
+  return router;
+}

@@ -1,0 +1,60 @@
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import {
+  Page,
+  Pool,
+  poolReadPermission,
+} from '@internal/plugin-stage-manager-common';
+import { StageManagerConfig } from '../config/StageManagerConfig';
+import { StageManagerStore } from '../database/StageManagerStore';
+import { PageRequest } from '../database/util';
+import { DriverRegistry } from '../drivers/DriverRegistry';
+import { authorizeBasic } from './Authorizer';
+
+const NONE = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+
+/** Resource pools from app-config, with what deployments recorded on them allocate. */
+export class PoolService {
+  constructor(
+    private readonly deps: {
+      config: StageManagerConfig;
+      store: StageManagerStore;
+      drivers: DriverRegistry;
+      permissions: PermissionsService;
+    },
+  ) {}
+
+  async list(
+    page: PageRequest,
+    credentials: BackstageCredentials,
+  ): Promise<Page<Pool>> {
+    await authorizeBasic(this.deps.permissions, poolReadPermission, credentials);
+    const allocated = await this.deps.store.deployments.allocatedByPool();
+    const all = [...this.deps.config.pools.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(pool => ({
+        ...pool,
+        allocated: allocated.get(pool.name) ?? NONE,
+        driverAvailable: this.deps.drivers.has(pool.driver),
+      }));
+    return {
+      items: all.slice(page.offset, page.offset + page.limit),
+      totalCount: all.length,
+    };
+  }
+
+  async get(name: string, credentials: BackstageCredentials): Promise<Pool> {
+    await authorizeBasic(this.deps.permissions, poolReadPermission, credentials);
+    const pool = this.deps.config.pools.get(name);
+    if (!pool) throw new NotFoundError(`No pool named '${name}'`);
+    const allocated = await this.deps.store.deployments.allocatedByPool();
+    return {
+      ...pool,
+      allocated: allocated.get(name) ?? NONE,
+      driverAvailable: this.deps.drivers.has(pool.driver),
+    };
+  }
+}
