@@ -52,14 +52,16 @@ export class ServiceDirectory {
   ): Promise<Page<StageManagerService>> {
     const response = await this.deps.catalog.queryEntities(
       {
+        // Either annotation opts an entity in. The annotation key comes before `kind`: the
+        // catalog's in-memory test client stops at the first array-valued key.
         filter: [
           {
-            kind: SERVICE_KINDS,
             [`metadata.annotations.${ANNOTATION_WORKFLOW}`]: CATALOG_FILTER_EXISTS,
+            kind: SERVICE_KINDS,
           },
           {
-            kind: SERVICE_KINDS,
             [`metadata.annotations.${ANNOTATION_STAGES}`]: CATALOG_FILTER_EXISTS,
+            kind: SERVICE_KINDS,
           },
         ],
         orderFields: { field: 'metadata.name', order: 'asc' },
