@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export * from './annotations';
+export * from './deploymentStates';
 export * from './names';
 export * from './permissions';
 export * from './schemas';

@@ -1,11 +1,12 @@
 import { PermissionCriteria } from '@backstage/plugin-permission-common';
-import { NotFoundError } from '@backstage/errors';
+import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   Deployment,
   DeploymentMachine,
   DeploymentState,
   Page,
   PoolCapacity,
+  statesLeadingTo,
 } from '@internal/plugin-stage-manager-common';
 import { Knex } from 'knex';
 import {
@@ -34,6 +35,11 @@ export interface DeploymentStore {
   get(id: string): Promise<Deployment | undefined>;
   create(deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>): Promise<Deployment>;
   setState(id: string, state: DeploymentState, now: string): Promise<void>;
+  /**
+   * Moves a deployment to `to` if the lifecycle allows it from its current state. Atomic: of two
+   * concurrent conflicting transitions exactly one succeeds; the other gets a ConflictError.
+   */
+  transition(id: string, to: DeploymentState, now: string): Promise<Deployment>;
   /** Number of deployments of a configuration that are not undeployed. */
   countLive(configurationId: string): Promise<number>;
   /** Removes the records of undeployed deployments of a configuration. */
@@ -211,6 +217,25 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       .where({ id })
       .update({ state, updated_at: now });
     if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+  }
+
+  async transition(
+    id: string,
+    to: DeploymentState,
+    now: string,
+  ): Promise<Deployment> {
+    const updated = await this.db('deployments')
+      .where({ id })
+      .whereIn('state', statesLeadingTo(to))
+      .update({ state: to, updated_at: now });
+    if (updated === 0) {
+      const current = await this.get(id);
+      if (!current) throw new NotFoundError(`No deployment '${id}'`);
+      throw new ConflictError(
+        `Deployment '${id}' is ${current.state} and cannot become ${to}`,
+      );
+    }
+    return (await this.get(id))!;
   }
 
   async countLive(configurationId: string): Promise<number> {

@@ -299,6 +299,42 @@ describe('DatabaseStageManagerStore', () => {
       ).rejects.toThrow(NotFoundError);
     });
 
+    it('moves deployments only along the lifecycle, one winner under concurrency', async () => {
+      const { store } = await createStore(databaseId);
+      await addTemplate(store);
+      const configuration = await addConfiguration(store);
+      const id = randomUUID();
+      await store.deployments.create({
+        id,
+        serviceRef: 'component:default/shop',
+        stage: 'test',
+        configurationId: configuration.id,
+        configurationVersion: 1,
+        pool: 'lab',
+        state: 'pending',
+        machines: [],
+        createdBy: 'user:default/ann',
+        createdAt: NOW,
+      });
+      await expect(store.deployments.transition(id, 'running', LATER)).rejects.toThrow(
+        'is pending and cannot become running',
+      );
+      expect((await store.deployments.transition(id, 'provisioning', LATER)).state).toBe(
+        'provisioning',
+      );
+      await store.deployments.transition(id, 'running', LATER);
+      const results = await Promise.allSettled([
+        store.deployments.transition(id, 'stopped', LATER),
+        store.deployments.transition(id, 'stopped', LATER),
+      ]);
+      expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const updated = await store.deployments.get(id);
+      expect(updated).toMatchObject({ state: 'stopped', updatedAt: LATER });
+      await expect(
+        store.deployments.transition(randomUUID(), 'running', LATER),
+      ).rejects.toThrow(NotFoundError);
+    });
+
     it('stores operations with their steps', async () => {
       const { store } = await createStore(databaseId);
       const id = randomUUID();

@@ -36,13 +36,19 @@ export class ServiceDirectory {
     },
   ) {}
 
+  /** Problems already logged per entity ref, so each distinct set is logged once. */
+  private readonly reported = new Map<string, string>();
+
   private resolve(entity: Entity): StageManagerService {
     const service = resolveService(entity, this.deps.config);
-    if (service.problems.length > 0) {
+    const problems = service.problems.join('; ');
+    if (problems && this.reported.get(service.entityRef) !== problems) {
       this.deps.logger.warn(
-        `Stage Manager annotations of ${service.entityRef} are invalid: ${service.problems.join('; ')}`,
+        `Stage Manager annotations of ${service.entityRef} are invalid: ${problems}`,
       );
     }
+    if (problems) this.reported.set(service.entityRef, problems);
+    else this.reported.delete(service.entityRef);
     return service;
   }
 
