@@ -10,6 +10,7 @@ import {
   AuthorizeResult,
   isResourcePermission,
   Permission,
+  PolicyDecision,
 } from '@backstage/plugin-permission-common';
 import {
   configurationConditions,
@@ -56,9 +57,12 @@ function userOf(credentials: BackstageCredentials): string | undefined {
  * A policy for the tests: admin may do everything, denied nothing, and shop-dev may do
  * everything basic but sees and changes only the shop service's resources (conditional).
  */
-function decide(permission: Permission, credentials: BackstageCredentials) {
+function decide(
+  permission: Permission,
+  credentials: BackstageCredentials,
+): PolicyDecision {
   const user = userOf(credentials);
-  if (user === DENIED) return { result: AuthorizeResult.DENY as const };
+  if (user === DENIED) return { result: AuthorizeResult.DENY };
   if (user === SHOP_DEV && isResourcePermission(permission)) {
     const serviceRefs = ['component:default/shop'];
     if (permission.resourceType === 'stage-manager-configuration') {
@@ -72,7 +76,7 @@ function decide(permission: Permission, credentials: BackstageCredentials) {
       deploymentConditions.conditions.isDeploymentOfService({ serviceRefs }),
     );
   }
-  return { result: AuthorizeResult.ALLOW as const };
+  return { result: AuthorizeResult.ALLOW };
 }
 
 const permissions = mockServices.permissions.mock({

@@ -1,0 +1,2 @@
+export { CatalogEntityLink } from './CatalogEntityLink';
+export type { CatalogEntityLinkProps } from './CatalogEntityLink';

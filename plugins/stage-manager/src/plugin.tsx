@@ -1,0 +1,53 @@
+import {
+  ApiBlueprint,
+  PageBlueprint,
+  createFrontendPlugin,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/frontend-plugin-api';
+import LayersIcon from '@material-ui/icons/Layers';
+import { StageManagerClient, stageManagerApiRef } from './api';
+import { catalogEntityRouteRef, rootRouteRef } from './routes';
+
+/** The Stage Manager API client. Extension id: `api:stage-manager`. */
+export const stageManagerApi = ApiBlueprint.make({
+  params: defineParams =>
+    defineParams({
+      api: stageManagerApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new StageManagerClient({ discoveryApi, fetchApi }),
+    }),
+});
+
+/**
+ * The services page at `/stage-manager`. Extension id: `page:stage-manager`.
+ *
+ * Its title, icon and route ref also make it the app's nav item: the nav in 1.55 is built from
+ * page extensions, there is no separate nav item extension.
+ */
+export const stageManagerPage = PageBlueprint.make({
+  params: {
+    path: '/stage-manager',
+    title: 'Stage Manager',
+    icon: <LayersIcon fontSize="inherit" />,
+    routeRef: rootRouteRef,
+    loader: () =>
+      import('./components/ServicesPage').then(m => <m.ServicesPage />),
+  },
+});
+
+/**
+ * The Stage Manager frontend plugin.
+ *
+ * @public
+ */
+export const stageManagerPlugin = createFrontendPlugin({
+  pluginId: 'stage-manager',
+  title: 'Stage Manager',
+  icon: <LayersIcon fontSize="inherit" />,
+  info: { packageJson: () => import('../package.json') },
+  routes: { root: rootRouteRef },
+  externalRoutes: { catalogEntity: catalogEntityRouteRef },
+  extensions: [stageManagerApi, stageManagerPage],
+});
