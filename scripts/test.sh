@@ -12,6 +12,12 @@ cd "$REPO_ROOT"
 step "Type check (tsc)"
 t=$SECONDS; yarn tsc; info "tsc took $((SECONDS - t)) s"
 
+step "Lint (ESLint with Backstage's rules) and formatting (Prettier)"
+t=$SECONDS
+yarn backstage-cli repo lint
+yarn prettier --check . >/dev/null || { yarn prettier --check .; exit 1; }
+info "lint and formatting took $((SECONDS - t)) s"
+
 step "Tests (Jest via backstage-cli, SQLite + PostgreSQL)"
 t=$SECONDS
 CI=true BACKSTAGE_TEST_DISABLE_DOCKER=1 yarn backstage-cli repo test --ci

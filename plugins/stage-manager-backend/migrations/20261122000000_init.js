@@ -71,7 +71,9 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('deployments', table => {
-    table.comment('A configuration version instantiated in one stage of a service');
+    table.comment(
+      'A configuration version instantiated in one stage of a service',
+    );
     table.string('id').primary();
     table.string('service_ref').notNullable();
     table.string('stage').notNullable();
@@ -115,7 +117,9 @@ exports.up = async function up(knex) {
     table.string('id').primary();
     table.string('kind').notNullable();
     table.string('service_ref').notNullable();
-    table.string('stage').comment('Stage of the deployment the operation acts on');
+    table
+      .string('stage')
+      .comment('Stage of the deployment the operation acts on');
     table.string('deployment_id');
     table.text('params').notNullable().comment('JSON');
     table.string('state').notNullable();
@@ -148,7 +152,9 @@ exports.up = async function up(knex) {
   });
 
   await knex.schema.createTable('approval_requests', table => {
-    table.comment('Requests for approval before promoting or swapping into a stage');
+    table.comment(
+      'Requests for approval before promoting or swapping into a stage',
+    );
     table.string('id').primary();
     table.string('operation_id').references('id').inTable('operations');
     table.string('service_ref').notNullable();

@@ -21,12 +21,12 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { DatabaseStageManagerStore } from './database/StageManagerStore';
 import { stageManagerPlugin } from './plugin';
-import { createTestDatabases } from './testUtils/databases';
+import { createTestDatabases } from './__testUtils__/databases';
 import {
   serviceEntity,
   shopConfigurationInput,
   tinyTemplateInput,
-} from './testUtils/fixtures';
+} from './__testUtils__/fixtures';
 
 jest.setTimeout(60_000);
 
@@ -68,7 +68,9 @@ function decide(
     if (permission.resourceType === 'stage-manager-configuration') {
       return configurationConditions.createConditionalDecision(
         permission as any,
-        configurationConditions.conditions.isConfigurationOfService({ serviceRefs }),
+        configurationConditions.conditions.isConfigurationOfService({
+          serviceRefs,
+        }),
       );
     }
     return deploymentConditions.createConditionalDecision(
@@ -161,14 +163,20 @@ describe('stage-manager backend plugin', () => {
       const byName = Object.fromEntries(
         res.body.items.map((s: any) => [s.name, s]),
       );
-      expect(Object.keys(byName).sort()).toEqual(['broken', 'payments', 'shop']);
-      expect(byName.shop.stages.map((s: any) => `${s.name}@${s.pool}`)).toEqual([
-        'integration@lab',
-        'test@lab',
-        'staging@lab',
-        'uat@lab',
-        'production@prod',
+      expect(Object.keys(byName).sort()).toEqual([
+        'broken',
+        'payments',
+        'shop',
       ]);
+      expect(byName.shop.stages.map((s: any) => `${s.name}@${s.pool}`)).toEqual(
+        [
+          'integration@lab',
+          'test@lab',
+          'staging@lab',
+          'uat@lab',
+          'production@prod',
+        ],
+      );
       expect(byName.payments.stages[1]).toEqual({
         name: 'production',
         pool: 'prod',
@@ -198,7 +206,10 @@ describe('stage-manager backend plugin', () => {
     });
 
     it('returns 404 for unknown and not-opted-in entity refs', async () => {
-      for (const path of ['component/default/nobody', 'component/default/not-opted-in']) {
+      for (const path of [
+        'component/default/nobody',
+        'component/default/not-opted-in',
+      ]) {
         const res = await request(server)
           .get(`/api/stage-manager/services/${path}`)
           .set(as(ADMIN));
@@ -256,7 +267,22 @@ describe('stage-manager backend plugin', () => {
         .set(as(ADMIN))
         .send({ memoryMiB: 256 });
       expect(patched.status).toBe(200);
-      expect(patched.body).toMatchObject({ memoryMiB: 256, revision: 2, vcpus: 1 });
+      expect(patched.body).toMatchObject({
+        memoryMiB: 256,
+        revision: 2,
+        vcpus: 1,
+      });
+      // Fields left out of a patch keep their values (no defaults sneak in).
+      expect(patched.body.boot).toEqual(tinyTemplateInput.boot);
+      expect(patched.body.nics).toEqual([{ name: 'eth0', network: 'fence' }]);
+
+      const badName = await request(server)
+        .get('/api/stage-manager/templates/Not_A_Name')
+        .set(as(ADMIN));
+      expect(badName.status).toBe(400);
+      expect(badName.body.error.message).toMatch(
+        /^Invalid request path: name: /,
+      );
 
       const renamed = await request(server)
         .patch('/api/stage-manager/templates/tiny-linux')
@@ -265,13 +291,19 @@ describe('stage-manager backend plugin', () => {
       expect(renamed.status).toBe(400);
 
       expect(
-        (await request(server).get('/api/stage-manager/templates/nope').set(as(ADMIN)))
-          .status,
+        (
+          await request(server)
+            .get('/api/stage-manager/templates/nope')
+            .set(as(ADMIN))
+        ).status,
       ).toBe(404);
       const list = await request(server)
         .get('/api/stage-manager/templates')
         .set(as(ADMIN));
-      expect(list.body).toMatchObject({ totalCount: 1, items: [{ name: 'tiny-linux' }] });
+      expect(list.body).toMatchObject({
+        totalCount: 1,
+        items: [{ name: 'tiny-linux' }],
+      });
 
       const audit = await request(server)
         .get('/api/stage-manager/audit-events?targetKind=template')
@@ -306,7 +338,9 @@ describe('stage-manager backend plugin', () => {
         .set(as(ADMIN))
         .send({ ...shopConfigurationInput, serviceRef: 'shop' });
       expect(badRef.status).toBe(400);
-      expect(badRef.body.error.message).toMatch(/serviceRef: must be a full entity ref/);
+      expect(badRef.body.error.message).toMatch(
+        /serviceRef: must be a full entity ref/,
+      );
 
       const dupMachines = await request(server)
         .post('/api/stage-manager/configurations')
@@ -319,12 +353,17 @@ describe('stage-manager backend plugin', () => {
           ],
         });
       expect(dupMachines.status).toBe(400);
-      expect(dupMachines.body.error.message).toMatch(/machines: machine names must be unique/);
+      expect(dupMachines.body.error.message).toMatch(
+        /machines: machine names must be unique/,
+      );
 
       const unknownService = await request(server)
         .post('/api/stage-manager/configurations')
         .set(as(ADMIN))
-        .send({ ...shopConfigurationInput, serviceRef: 'component:default/nobody' });
+        .send({
+          ...shopConfigurationInput,
+          serviceRef: 'component:default/nobody',
+        });
       expect(unknownService.status).toBe(404);
 
       const created = await request(server)
@@ -359,7 +398,10 @@ describe('stage-manager backend plugin', () => {
       const stale = await request(server)
         .post(`/api/stage-manager/configurations/${id}/versions`)
         .set(as(ADMIN))
-        .send({ machines: [{ name: 'x', template: 'tiny-linux' }], basedOnVersion: 1 });
+        .send({
+          machines: [{ name: 'x', template: 'tiny-linux' }],
+          basedOnVersion: 1,
+        });
       expect(stale.status).toBe(409);
       expect(stale.body.error.message).toMatch(/is at version 2, not 1/);
 
@@ -372,9 +414,11 @@ describe('stage-manager backend plugin', () => {
         .set(as(ADMIN));
       expect(versions.body.items.map((v: any) => v.version)).toEqual([2, 1]);
       expect(
-        (await request(server)
-          .get(`/api/stage-manager/configurations/${id}/versions/9`)
-          .set(as(ADMIN))).status,
+        (
+          await request(server)
+            .get(`/api/stage-manager/configurations/${id}/versions/9`)
+            .set(as(ADMIN))
+        ).status,
       ).toBe(404);
 
       const patched = await request(server)
@@ -394,13 +438,16 @@ describe('stage-manager backend plugin', () => {
         .delete('/api/stage-manager/templates/tiny-linux')
         .set(as(ADMIN));
       expect(inUse.status).toBe(409);
-      expect(inUse.body.error.message).toMatch(/component:default\/shop\/shop-stack/);
+      expect(inUse.body.error.message).toMatch(
+        /component:default\/shop\/shop-stack/,
+      );
     });
 
     it('shows deployments per stage, pool allocation and operations', async () => {
       const store = DatabaseStageManagerStore.fromKnex(knex);
-      const config = (await store.configurations.list({ page: { limit: 10, offset: 0 } }))
-        .items[0];
+      const config = (
+        await store.configurations.list({ page: { limit: 10, offset: 0 } })
+      ).items[0];
       const deploymentId = randomUUID();
       await store.deployments.create({
         id: deploymentId,
@@ -411,7 +458,13 @@ describe('stage-manager backend plugin', () => {
         pool: 'prod',
         state: 'running',
         machines: [
-          { name: 'web', template: 'tiny-linux', vcpus: 2, memoryMiB: 256, diskGiB: 1 },
+          {
+            name: 'web',
+            template: 'tiny-linux',
+            vcpus: 2,
+            memoryMiB: 256,
+            diskGiB: 1,
+          },
         ],
         createdBy: ADMIN,
         createdAt: new Date().toISOString(),
@@ -434,11 +487,19 @@ describe('stage-manager backend plugin', () => {
         .get('/api/stage-manager/services/component/default/shop')
         .set(as(ADMIN));
       expect(details.status).toBe(200);
-      const production = details.body.stages.find((s: any) => s.name === 'production');
-      expect(production.deployments.map((d: any) => d.id)).toEqual([deploymentId]);
-      expect(details.body.stages.find((s: any) => s.name === 'test').deployments).toEqual([]);
+      const production = details.body.stages.find(
+        (s: any) => s.name === 'production',
+      );
+      expect(production.deployments.map((d: any) => d.id)).toEqual([
+        deploymentId,
+      ]);
+      expect(
+        details.body.stages.find((s: any) => s.name === 'test').deployments,
+      ).toEqual([]);
 
-      const pools = await request(server).get('/api/stage-manager/pools').set(as(ADMIN));
+      const pools = await request(server)
+        .get('/api/stage-manager/pools')
+        .set(as(ADMIN));
       expect(pools.body.items.map((p: any) => p.name)).toEqual(['lab', 'prod']);
       expect(pools.body.items[1]).toMatchObject({
         allocated: { vcpus: 2, memoryMiB: 256, diskGiB: 1 },
@@ -446,7 +507,11 @@ describe('stage-manager backend plugin', () => {
         driverAvailable: false,
       });
       expect(
-        (await request(server).get('/api/stage-manager/pools/nope').set(as(ADMIN))).status,
+        (
+          await request(server)
+            .get('/api/stage-manager/pools/nope')
+            .set(as(ADMIN))
+        ).status,
       ).toBe(404);
 
       const deployments = await request(server)
@@ -462,7 +527,10 @@ describe('stage-manager backend plugin', () => {
       const op = await request(server)
         .get(`/api/stage-manager/operations/${operationId}`)
         .set(as(ADMIN));
-      expect(op.body).toMatchObject({ kind: 'deploy', steps: [{ name: 'start-machines' }] });
+      expect(op.body).toMatchObject({
+        kind: 'deploy',
+        steps: [{ name: 'start-machines' }],
+      });
       const ops = await request(server)
         .get(`/api/stage-manager/operations?deploymentId=${deploymentId}`)
         .set(as(ADMIN));
@@ -473,7 +541,11 @@ describe('stage-manager backend plugin', () => {
         .delete(`/api/stage-manager/configurations/${config.id}`)
         .set(as(ADMIN));
       expect(del.status).toBe(409);
-      await store.deployments.setState(deploymentId, 'undeployed', new Date().toISOString());
+      await store.deployments.setState(
+        deploymentId,
+        'undeployed',
+        new Date().toISOString(),
+      );
       const del2 = await request(server)
         .delete(`/api/stage-manager/configurations/${config.id}`)
         .set(as(ADMIN));
@@ -484,11 +556,16 @@ describe('stage-manager backend plugin', () => {
       const payments = await request(server)
         .post('/api/stage-manager/configurations')
         .set(as(ADMIN))
-        .send({ ...shopConfigurationInput, serviceRef: 'system:default/payments' });
+        .send({
+          ...shopConfigurationInput,
+          serviceRef: 'system:default/payments',
+        });
       expect(payments.status).toBe(201);
       const id = payments.body.id;
       const auditBefore = (
-        await request(server).get('/api/stage-manager/audit-events').set(as(ADMIN))
+        await request(server)
+          .get('/api/stage-manager/audit-events')
+          .set(as(ADMIN))
       ).body.totalCount;
 
       const forbidden: Array<[string, string, object?]> = [
@@ -512,7 +589,11 @@ describe('stage-manager backend plugin', () => {
       for (const [method, path, body] of [
         ['get', `/configurations/${id}`],
         ['patch', `/configurations/${id}`, { description: 'hacked' }],
-        ['post', `/configurations/${id}/versions`, { machines: [{ name: 'a', template: 'tiny-linux' }] }],
+        [
+          'post',
+          `/configurations/${id}/versions`,
+          { machines: [{ name: 'a', template: 'tiny-linux' }] },
+        ],
         ['delete', `/configurations/${id}`],
       ] as Array<[string, string, object?]>) {
         const res = await (request(server) as any)
@@ -522,15 +603,26 @@ describe('stage-manager backend plugin', () => {
         expect(`${method} ${path} ${res.status}`).toBe(`${method} ${path} 404`);
       }
       for (const path of ['/configurations', '/deployments', '/operations']) {
-        const res = await request(server).get(`/api/stage-manager${path}`).set(as(DENIED));
+        const res = await request(server)
+          .get(`/api/stage-manager${path}`)
+          .set(as(DENIED));
         expect(res.status).toBe(200);
         expect(res.body).toEqual({ items: [], totalCount: 0 });
       }
       // Nothing changed, and nothing was audited as done.
-      const after = await request(server).get(`/api/stage-manager/configurations/${id}`).set(as(ADMIN));
-      expect(after.body).toMatchObject({ latestVersion: 1, description: 'web, app and db tiers' });
+      const after = await request(server)
+        .get(`/api/stage-manager/configurations/${id}`)
+        .set(as(ADMIN));
+      expect(after.body).toMatchObject({
+        latestVersion: 1,
+        description: 'web, app and db tiers',
+      });
       expect(
-        (await request(server).get('/api/stage-manager/audit-events').set(as(ADMIN))).body.totalCount,
+        (
+          await request(server)
+            .get('/api/stage-manager/audit-events')
+            .set(as(ADMIN))
+        ).body.totalCount,
       ).toBe(auditBefore);
     });
 
@@ -541,13 +633,22 @@ describe('stage-manager backend plugin', () => {
         .send({ ...shopConfigurationInput, name: 'shop-dev-stack' });
       expect(shop.status).toBe(201);
 
-      const all = await request(server).get('/api/stage-manager/configurations').set(as(ADMIN));
+      const all = await request(server)
+        .get('/api/stage-manager/configurations')
+        .set(as(ADMIN));
       expect(new Set(all.body.items.map((c: any) => c.serviceRef))).toEqual(
         new Set(['component:default/shop', 'system:default/payments']),
       );
       const mine = await request(server)
         .get('/api/stage-manager/configurations')
         .set(as(SHOP_DEV));
+      const filtered = await request(server)
+        .get(
+          '/api/stage-manager/configurations?serviceRef=Component:Default/SHOP',
+        )
+        .set(as(ADMIN));
+      expect(filtered.body.totalCount).toBe(1);
+      expect(filtered.body.items[0].name).toBe('shop-dev-stack');
       expect(mine.body.totalCount).toBeGreaterThan(0);
       expect(new Set(mine.body.items.map((c: any) => c.serviceRef))).toEqual(
         new Set(['component:default/shop']),

@@ -75,7 +75,9 @@ export const stageManagerPlugin = createBackendPlugin({
         });
         const configurationAuthorizer = new Authorizer(
           deps.permissions,
-          deps.permissionsRegistry.getPermissionRuleset(configurationResourceRef),
+          deps.permissionsRegistry.getPermissionRuleset(
+            configurationResourceRef,
+          ),
         );
         const deploymentAuthorizer = new Authorizer(
           deps.permissions,

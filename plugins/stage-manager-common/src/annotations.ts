@@ -44,7 +44,8 @@ export const ANNOTATION_APPROVERS = 'stage-manager.io/approvers';
  *
  * @public
  */
-export const ANNOTATION_REQUIRED_APPROVALS = 'stage-manager.io/required-approvals';
+export const ANNOTATION_REQUIRED_APPROVALS =
+  'stage-manager.io/required-approvals';
 
 /** @public */
 export const STAGE_MANAGER_ANNOTATIONS = [

@@ -1,15 +1,27 @@
-import { canTransition, DEPLOYMENT_TRANSITIONS, statesLeadingTo } from './deploymentStates';
+import {
+  canTransition,
+  DEPLOYMENT_TRANSITIONS,
+  statesLeadingTo,
+} from './deploymentStates';
 import { DEPLOYMENT_STATES } from './types';
 
 describe('deployment states', () => {
   it('follows the lifecycle pending → provisioning → running ⇄ stopped → undeploying → undeployed', () => {
-    const path = ['pending', 'provisioning', 'running', 'stopped', 'running', 'undeploying', 'undeployed'] as const;
+    const path = [
+      'pending',
+      'provisioning',
+      'running',
+      'stopped',
+      'running',
+      'undeploying',
+      'undeployed',
+    ] as const;
     for (let i = 1; i < path.length; i++) {
-      expect([path[i - 1], path[i], canTransition(path[i - 1], path[i])]).toEqual([
+      expect([
         path[i - 1],
         path[i],
-        true,
-      ]);
+        canTransition(path[i - 1], path[i]),
+      ]).toEqual([path[i - 1], path[i], true]);
     }
   });
 
@@ -25,11 +37,17 @@ describe('deployment states', () => {
       const active = state !== 'undeployed' && state !== 'failed';
       expect([state, canTransition(state, 'failed')]).toEqual([state, active]);
     }
-    expect(DEPLOYMENT_TRANSITIONS.failed).toEqual(['provisioning', 'undeploying']);
+    expect(DEPLOYMENT_TRANSITIONS.failed).toEqual([
+      'provisioning',
+      'undeploying',
+    ]);
   });
 
   it('lists the states that lead to a state', () => {
-    expect(statesLeadingTo('running').sort()).toEqual(['provisioning', 'stopped']);
+    expect(statesLeadingTo('running').sort()).toEqual([
+      'provisioning',
+      'stopped',
+    ]);
     expect(statesLeadingTo('pending')).toEqual([]);
   });
 });

@@ -20,13 +20,16 @@ export const DEPLOYMENT_TRANSITIONS: Readonly<
 };
 
 /** Whether a deployment may move from one state to another. @public */
-export function canTransition(from: DeploymentState, to: DeploymentState): boolean {
+export function canTransition(
+  from: DeploymentState,
+  to: DeploymentState,
+): boolean {
   return DEPLOYMENT_TRANSITIONS[from].includes(to);
 }
 
 /** The states a deployment may come from to reach `to`. @public */
 export function statesLeadingTo(to: DeploymentState): DeploymentState[] {
-  return (Object.keys(DEPLOYMENT_TRANSITIONS) as DeploymentState[]).filter(from =>
-    canTransition(from, to),
+  return (Object.keys(DEPLOYMENT_TRANSITIONS) as DeploymentState[]).filter(
+    from => canTransition(from, to),
   );
 }

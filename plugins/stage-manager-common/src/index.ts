@@ -5,6 +5,7 @@
  */
 export * from './annotations';
 export * from './deploymentStates';
+export * from './entityRefs';
 export * from './names';
 export * from './permissions';
 export * from './schemas';

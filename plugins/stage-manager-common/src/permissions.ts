@@ -12,7 +12,8 @@ export const RESOURCE_TYPE_STAGE_MANAGER_CONFIGURATION =
  * against it, and conditional decisions filter deployment and operation lists in SQL.
  * @public
  */
-export const RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT = 'stage-manager-deployment';
+export const RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT =
+  'stage-manager-deployment';
 
 // Templates are shared across services: basic permissions.
 

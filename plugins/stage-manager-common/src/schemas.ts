@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN, NAME_PATTERN_DESCRIPTION } from './names';
+import { normalizeEntityRef } from './entityRefs';
 import { DEPLOYMENT_STATES, OPERATION_KINDS, OPERATION_STATES } from './types';
 
 /**
@@ -11,13 +12,14 @@ const name = z
   .string()
   .regex(NAME_PATTERN, `must be ${NAME_PATTERN_DESCRIPTION}`);
 
-/** An entity ref in its full form, `kind:namespace/name`. */
+/** An entity ref in its full form, `kind:namespace/name`, normalized to lower case. */
 const entityRef = z
   .string()
   .regex(
     /^[a-z][a-z0-9-]*:[a-z0-9][a-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/i,
     'must be a full entity ref, kind:namespace/name',
-  );
+  )
+  .transform(normalizeEntityRef);
 
 /** @public */
 export const diskSpecSchema = z
@@ -38,6 +40,7 @@ const driverPath = z
   .string()
   .min(1)
   .max(1024)
+  // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
   .regex(/^[^\0-\x1f]+$/, 'must not contain control characters');
 
 /** @public */
@@ -51,6 +54,7 @@ export const bootSettingsSchema = z.discriminatedUnion('type', [
       cmdline: z
         .string()
         .max(2048)
+        // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
         .regex(/^[^\0-\x1f]*$/, 'must not contain control characters')
         .optional(),
     })
@@ -62,38 +66,49 @@ function uniqueNames(items: { name: string }[] | undefined) {
   return new Set(items.map(i => i.name)).size === items.length;
 }
 
+const templateFields = {
+  title: z.string().max(200).optional(),
+  description: z.string().max(4000).optional(),
+  driver: name,
+  baseImage: driverPath,
+  vcpus: z.number().int().min(1).max(256),
+  memoryMiB: z
+    .number()
+    .int()
+    .min(16)
+    .max(4 * 1024 * 1024),
+  disks: z
+    .array(diskSpecSchema)
+    .min(1)
+    .max(16)
+    .refine(uniqueNames, 'disk names must be unique'),
+  nics: z
+    .array(nicSpecSchema)
+    .max(8)
+    .refine(uniqueNames, 'nic names must be unique'),
+  boot: bootSettingsSchema,
+};
+
 /** Body of `POST /templates`. @public */
 export const templateInputSchema = z
   .object({
     name,
-    title: z.string().max(200).optional(),
-    description: z.string().max(4000).optional(),
-    driver: name,
-    baseImage: driverPath,
-    vcpus: z.number().int().min(1).max(256),
-    memoryMiB: z.number().int().min(16).max(4 * 1024 * 1024),
-    disks: z
-      .array(diskSpecSchema)
-      .min(1)
-      .max(16)
-      .refine(uniqueNames, 'disk names must be unique'),
-    nics: z
-      .array(nicSpecSchema)
-      .max(8)
-      .refine(uniqueNames, 'nic names must be unique')
-      .default([{ name: 'eth0', network: 'fence' }]),
-    boot: bootSettingsSchema.default({ type: 'disk' }),
+    ...templateFields,
+    nics: templateFields.nics.default([{ name: 'eth0', network: 'fence' }]),
+    boot: templateFields.boot.default({ type: 'disk' }),
   })
   .strict();
 
 /** @public */
 export type TemplateInput = z.input<typeof templateInputSchema>;
 
-/** Body of `PATCH /templates/:name`: any subset of the fields except the name. @public */
-export const templatePatchSchema = templateInputSchema
-  .omit({ name: true })
-  .partial()
-  .strict();
+/**
+ * Body of `PATCH /templates/:name`: any subset of the fields except the name. Fields that are
+ * left out keep their stored values (no defaults are applied).
+ *
+ * @public
+ */
+export const templatePatchSchema = z.object(templateFields).partial().strict();
 
 /** @public */
 export type TemplatePatch = z.input<typeof templatePatchSchema>;

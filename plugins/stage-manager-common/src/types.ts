@@ -192,7 +192,8 @@ export interface StageManagerService {
 }
 
 /** A service with its stages and deployments per stage. @public */
-export interface StageManagerServiceDetails extends Omit<StageManagerService, 'stages'> {
+export interface StageManagerServiceDetails
+  extends Omit<StageManagerService, 'stages'> {
   stages: ServiceStage[];
 }
 

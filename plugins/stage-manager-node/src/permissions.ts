@@ -4,6 +4,7 @@ import {
   createPermissionRule,
 } from '@backstage/plugin-permission-node';
 import {
+  normalizeEntityRef,
   RESOURCE_TYPE_STAGE_MANAGER_CONFIGURATION,
   RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
 } from '@internal/plugin-stage-manager-common';
@@ -66,8 +67,11 @@ export const isConfigurationOfService = createPermissionRule({
   resourceRef: configurationResourceRef,
   paramsSchema: serviceRefsSchema,
   apply: (resource, { serviceRefs }) =>
-    serviceRefs.includes(resource.serviceRef),
-  toQuery: ({ serviceRefs }) => ({ column: 'service_ref', values: serviceRefs }),
+    serviceRefs.map(normalizeEntityRef).includes(resource.serviceRef),
+  toQuery: ({ serviceRefs }) => ({
+    column: 'service_ref',
+    values: serviceRefs.map(normalizeEntityRef),
+  }),
 });
 
 /** The deployment belongs to one of the given services. @public */
@@ -77,8 +81,11 @@ export const isDeploymentOfService = createPermissionRule({
   resourceRef: deploymentResourceRef,
   paramsSchema: serviceRefsSchema,
   apply: (resource, { serviceRefs }) =>
-    serviceRefs.includes(resource.serviceRef),
-  toQuery: ({ serviceRefs }) => ({ column: 'service_ref', values: serviceRefs }),
+    serviceRefs.map(normalizeEntityRef).includes(resource.serviceRef),
+  toQuery: ({ serviceRefs }) => ({
+    column: 'service_ref',
+    values: serviceRefs.map(normalizeEntityRef),
+  }),
 });
 
 /** The deployment is (or would be) in one of the given stages. @public */

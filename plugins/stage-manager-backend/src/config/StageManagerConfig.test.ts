@@ -28,7 +28,9 @@ describe('readStageManagerConfig', () => {
       new ConfigReader({
         stageManager: {
           defaultWorkflow: 'fast',
-          workflows: { fast: { title: 'Fast', stages: ['test', 'production'] } },
+          workflows: {
+            fast: { title: 'Fast', stages: ['test', 'production'] },
+          },
           pools: { lab: pool(), prod: pool() },
           defaultPool: 'lab',
           stages: {
@@ -69,10 +71,19 @@ describe('readStageManagerConfig', () => {
       { workflows: { w: { stages: ['a', 'a'] } } },
       'stageManager.workflows.w.stages: stages must be unique',
     ],
-    [{ workflows: { w: { stages: ['Bad Stage'] } } }, 'stageManager.workflows.w.stages'],
-    [{ defaultWorkflow: 'nope' }, "stageManager.defaultWorkflow: no workflow named 'nope'"],
+    [
+      { workflows: { w: { stages: ['Bad Stage'] } } },
+      'stageManager.workflows.w.stages',
+    ],
+    [
+      { defaultWorkflow: 'nope' },
+      "stageManager.defaultWorkflow: no workflow named 'nope'",
+    ],
     [{ defaultPool: 'nope' }, "stageManager.defaultPool: no pool named 'nope'"],
-    [{ stages: { test: { pool: 'nope' } } }, "stageManager.stages.test.pool: no pool named 'nope'"],
+    [
+      { stages: { test: { pool: 'nope' } } },
+      "stageManager.stages.test.pool: no pool named 'nope'",
+    ],
     [
       { stages: { test: { approvers: ['not a ref:'] } } },
       'stageManager.stages.test.approvers',
@@ -82,7 +93,11 @@ describe('readStageManagerConfig', () => {
       'stageManager.stages.test.requiredApprovals',
     ],
     [
-      { pools: { p: { ...pool(), capacity: { vcpus: 0, memoryMiB: 1, diskGiB: 1 } } } },
+      {
+        pools: {
+          p: { ...pool(), capacity: { vcpus: 0, memoryMiB: 1, diskGiB: 1 } },
+        },
+      },
       'stageManager.pools.p.capacity.vcpus: must be a positive integer',
     ],
     [{ pools: { p: pool('Not_A_Driver') } }, 'stageManager.pools.p.driver'],

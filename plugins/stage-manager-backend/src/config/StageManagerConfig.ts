@@ -153,9 +153,7 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
     const stage = stagesConfig!.getConfig(name);
     const pool = stage.getOptionalString('pool');
     if (pool !== undefined && !pools.has(pool)) {
-      throw new Error(
-        `Invalid config at ${key}.pool: no pool named '${pool}'`,
-      );
+      throw new Error(`Invalid config at ${key}.pool: no pool named '${pool}'`);
     }
     const approvers = stage.getOptionalStringArray('approvers');
     for (const ref of approvers ?? []) {

@@ -123,7 +123,8 @@ export class DatabaseConfigurationStore implements ConfigurationStore {
   }): Promise<Page<Configuration>> {
     const query = this.db<Row>('configurations');
     if (options.serviceRef) query.where('service_ref', options.serviceRef);
-    if (options.criteria) applyCriteria(query, options.criteria, 'configurations');
+    if (options.criteria)
+      applyCriteria(query, options.criteria, 'configurations');
     const [count] = await query.clone().count({ count: '*' });
     const rows = await query
       .select('*')

@@ -31,9 +31,13 @@ export interface DeploymentFilter {
 
 /** Stores deployments and their machines. */
 export interface DeploymentStore {
-  list(options: DeploymentFilter & { page: PageRequest }): Promise<Page<Deployment>>;
+  list(
+    options: DeploymentFilter & { page: PageRequest },
+  ): Promise<Page<Deployment>>;
   get(id: string): Promise<Deployment | undefined>;
-  create(deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>): Promise<Deployment>;
+  create(
+    deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>,
+  ): Promise<Deployment>;
   setState(id: string, state: DeploymentState, now: string): Promise<void>;
   /**
    * Moves a deployment to `to` if the lifecycle allows it from its current state. Atomic: of two
@@ -143,8 +147,10 @@ export class DatabaseDeploymentStore implements DeploymentStore {
     options: DeploymentFilter & { page: PageRequest },
   ): Promise<Page<Deployment>> {
     const query = this.db('deployments');
-    if (options.serviceRef) query.where('deployments.service_ref', options.serviceRef);
-    if (options.serviceRefs) query.whereIn('deployments.service_ref', options.serviceRefs);
+    if (options.serviceRef)
+      query.where('deployments.service_ref', options.serviceRef);
+    if (options.serviceRefs)
+      query.whereIn('deployments.service_ref', options.serviceRefs);
     if (options.stage) query.where('deployments.stage', options.stage);
     if (options.state) query.where('deployments.state', options.state);
     if (options.configurationId) {

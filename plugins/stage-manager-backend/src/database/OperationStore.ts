@@ -29,9 +29,7 @@ export interface OperationStore {
     criteria?: PermissionCriteria<ColumnFilter>;
   }): Promise<Page<Operation>>;
   get(id: string): Promise<Operation | undefined>;
-  create(
-    operation: Omit<Operation, 'updatedAt'>,
-  ): Promise<Operation>;
+  create(operation: Omit<Operation, 'updatedAt'>): Promise<Operation>;
 }
 
 type Row = {
@@ -87,7 +85,8 @@ export class DatabaseOperationStore implements OperationStore {
   }): Promise<Page<Operation>> {
     const query = this.db<Row>('operations');
     if (options.serviceRef) query.where('service_ref', options.serviceRef);
-    if (options.deploymentId) query.where('deployment_id', options.deploymentId);
+    if (options.deploymentId)
+      query.where('deployment_id', options.deploymentId);
     if (options.kind) query.where('kind', options.kind);
     if (options.state) query.where('state', options.state);
     if (options.criteria) applyCriteria(query, options.criteria, 'operations');
@@ -108,9 +107,7 @@ export class DatabaseOperationStore implements OperationStore {
     return row ? fromRow(row) : undefined;
   }
 
-  async create(
-    operation: Omit<Operation, 'updatedAt'>,
-  ): Promise<Operation> {
+  async create(operation: Omit<Operation, 'updatedAt'>): Promise<Operation> {
     await this.db('operations').insert({
       id: operation.id,
       kind: operation.kind,

@@ -1,10 +1,13 @@
 import { TestDatabaseId } from '@backstage/backend-test-utils';
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabases } from '../testUtils/databases';
-import { shopConfiguration, tinyTemplate } from '../testUtils/fixtures';
+import { createTestDatabases } from '../__testUtils__/databases';
+import { shopConfiguration, tinyTemplate } from '../__testUtils__/fixtures';
 import { applyDatabaseMigrations } from './migrations';
-import { DatabaseStageManagerStore, StageManagerStore } from './StageManagerStore';
+import {
+  DatabaseStageManagerStore,
+  StageManagerStore,
+} from './StageManagerStore';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +23,10 @@ describe('DatabaseStageManagerStore', () => {
     return { knex, store: DatabaseStageManagerStore.fromKnex(knex) };
   }
 
-  async function addTemplate(store: StageManagerStore, name = tinyTemplate.name) {
+  async function addTemplate(
+    store: StageManagerStore,
+    name = tinyTemplate.name,
+  ) {
     return store.templates.create({
       ...tinyTemplate,
       name,
@@ -54,7 +60,10 @@ describe('DatabaseStageManagerStore', () => {
         memoryMiB: 192,
         disks: [{ name: 'root', sizeGiB: 1, source: 'base' }],
         nics: [{ name: 'eth0', network: 'fence' }],
-        boot: { type: 'kernel', kernel: '/var/lib/stage-manager/images/vmlinux' },
+        boot: {
+          type: 'kernel',
+          kernel: '/var/lib/stage-manager/images/vmlinux',
+        },
         revision: 1,
         createdAt: NOW,
         updatedAt: NOW,
@@ -69,7 +78,11 @@ describe('DatabaseStageManagerStore', () => {
         { ...fields, memoryMiB: 256 },
         LATER,
       );
-      expect(updated).toMatchObject({ memoryMiB: 256, revision: 2, updatedAt: LATER });
+      expect(updated).toMatchObject({
+        memoryMiB: 256,
+        revision: 2,
+        updatedAt: LATER,
+      });
       expect(updated.createdAt).toBe(NOW);
 
       await addTemplate(store, 'another');
@@ -78,7 +91,9 @@ describe('DatabaseStageManagerStore', () => {
       expect(page.items.map(t => t.name)).toEqual(['tiny-linux']);
 
       await store.templates.delete('another');
-      await expect(store.templates.delete('another')).rejects.toThrow(NotFoundError);
+      await expect(store.templates.delete('another')).rejects.toThrow(
+        NotFoundError,
+      );
       await expect(
         store.templates.update('missing', fields, LATER),
       ).rejects.toThrow(NotFoundError);
@@ -100,7 +115,9 @@ describe('DatabaseStageManagerStore', () => {
 
       await expect(addConfiguration(store)).rejects.toThrow(ConflictError);
       // Same name in another service is fine.
-      await addConfiguration(store, { serviceRef: 'component:default/billing' });
+      await addConfiguration(store, {
+        serviceRef: 'component:default/billing',
+      });
 
       const v2 = await store.configurations.addVersion({
         id: configuration.id,
@@ -113,8 +130,14 @@ describe('DatabaseStageManagerStore', () => {
         createdBy: 'user:default/bob',
         now: LATER,
       });
-      expect(v2).toMatchObject({ version: 2, notes: 'add a cache', createdBy: 'user:default/bob' });
-      expect((await store.configurations.get(configuration.id))?.latestVersion).toBe(2);
+      expect(v2).toMatchObject({
+        version: 2,
+        notes: 'add a cache',
+        createdBy: 'user:default/bob',
+      });
+      expect(
+        (await store.configurations.get(configuration.id))?.latestVersion,
+      ).toBe(2);
 
       // A change based on version 1 is now stale.
       await expect(
@@ -131,10 +154,13 @@ describe('DatabaseStageManagerStore', () => {
       expect(
         (await store.configurations.getVersion(configuration.id, 1))?.machines,
       ).toHaveLength(3);
-      const versions = await store.configurations.listVersions(configuration.id, {
-        limit: 10,
-        offset: 0,
-      });
+      const versions = await store.configurations.listVersions(
+        configuration.id,
+        {
+          limit: 10,
+          offset: 0,
+        },
+      );
       expect(versions.totalCount).toBe(2);
       expect(versions.items.map(v => v.version)).toEqual([2, 1]);
 
@@ -171,14 +197,18 @@ describe('DatabaseStageManagerStore', () => {
       expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1);
       const rejected = results.filter(r => r.status === 'rejected');
       expect(rejected).toHaveLength(1);
-      expect((await store.configurations.get(configuration.id))?.latestVersion).toBe(2);
+      expect(
+        (await store.configurations.get(configuration.id))?.latestVersion,
+      ).toBe(2);
     });
 
     it('filters configuration lists by service and by permission criteria', async () => {
       const { store } = await createStore(databaseId);
       await addTemplate(store);
       await addConfiguration(store);
-      await addConfiguration(store, { serviceRef: 'component:default/billing' });
+      await addConfiguration(store, {
+        serviceRef: 'component:default/billing',
+      });
       await addConfiguration(store, { serviceRef: 'system:default/payments' });
       const page = { limit: 10, offset: 0 };
 
@@ -189,7 +219,9 @@ describe('DatabaseStageManagerStore', () => {
         page,
         serviceRef: 'component:default/billing',
       });
-      expect(byService.items.map(c => c.serviceRef)).toEqual(['component:default/billing']);
+      expect(byService.items.map(c => c.serviceRef)).toEqual([
+        'component:default/billing',
+      ]);
 
       const allowed = await store.configurations.list({
         page,
@@ -208,7 +240,9 @@ describe('DatabaseStageManagerStore', () => {
 
       const notShop = await store.configurations.list({
         page,
-        criteria: { not: { column: 'service_ref', values: ['component:default/shop'] } },
+        criteria: {
+          not: { column: 'service_ref', values: ['component:default/shop'] },
+        },
       });
       expect(notShop.totalCount).toBe(2);
 
@@ -224,8 +258,20 @@ describe('DatabaseStageManagerStore', () => {
       await addTemplate(store);
       const configuration = await addConfiguration(store);
       const machines = [
-        { name: 'web', template: 'tiny-linux', vcpus: 1, memoryMiB: 192, diskGiB: 1 },
-        { name: 'db', template: 'tiny-linux', vcpus: 2, memoryMiB: 512, diskGiB: 4 },
+        {
+          name: 'web',
+          template: 'tiny-linux',
+          vcpus: 1,
+          memoryMiB: 192,
+          diskGiB: 1,
+        },
+        {
+          name: 'db',
+          template: 'tiny-linux',
+          vcpus: 2,
+          memoryMiB: 512,
+          diskGiB: 4,
+        },
       ];
       const base = {
         serviceRef: 'component:default/shop',
@@ -258,7 +304,11 @@ describe('DatabaseStageManagerStore', () => {
         pool: 'lab',
         state: 'undeployed',
       });
-      expect(prod).toMatchObject({ stage: 'production', fence: 'sm-f-1', state: 'running' });
+      expect(prod).toMatchObject({
+        stage: 'production',
+        fence: 'sm-f-1',
+        state: 'running',
+      });
       expect(prod.machines.map(m => m.name)).toEqual(['db', 'web']);
       expect(test.clonedFrom).toBe(prod.id);
 
@@ -268,23 +318,39 @@ describe('DatabaseStageManagerStore', () => {
         created_at: NOW,
         updated_at: NOW,
       });
-      expect((await store.deployments.get(test.id))?.leaseExpiresAt).toBe(LATER);
+      expect((await store.deployments.get(test.id))?.leaseExpiresAt).toBe(
+        LATER,
+      );
 
       const allocated = await store.deployments.allocatedByPool();
-      expect(allocated.get('prod')).toEqual({ vcpus: 3, memoryMiB: 704, diskGiB: 5 });
-      expect(allocated.get('lab')).toEqual({ vcpus: 3, memoryMiB: 704, diskGiB: 5 });
+      expect(allocated.get('prod')).toEqual({
+        vcpus: 3,
+        memoryMiB: 704,
+        diskGiB: 5,
+      });
+      expect(allocated.get('lab')).toEqual({
+        vcpus: 3,
+        memoryMiB: 704,
+        diskGiB: 5,
+      });
 
       const page = { limit: 10, offset: 0 };
-      expect((await store.deployments.list({ page, stage: 'test' })).totalCount).toBe(2);
       expect(
-        (await store.deployments.list({ page, state: 'running' })).items.map(d => d.id),
+        (await store.deployments.list({ page, stage: 'test' })).totalCount,
+      ).toBe(2);
+      expect(
+        (await store.deployments.list({ page, state: 'running' })).items.map(
+          d => d.id,
+        ),
       ).toEqual([prod.id]);
       const prodOnly = await store.deployments.list({
         page,
         criteria: { column: 'stage', values: ['production'] },
       });
       expect(prodOnly.items.map(d => d.id)).toEqual([prod.id]);
-      const paged = await store.deployments.list({ page: { limit: 1, offset: 1 } });
+      const paged = await store.deployments.list({
+        page: { limit: 1, offset: 1 },
+      });
       expect(paged.totalCount).toBe(3);
       expect(paged.items).toHaveLength(1);
 
@@ -316,18 +382,21 @@ describe('DatabaseStageManagerStore', () => {
         createdBy: 'user:default/ann',
         createdAt: NOW,
       });
-      await expect(store.deployments.transition(id, 'running', LATER)).rejects.toThrow(
-        'is pending and cannot become running',
-      );
-      expect((await store.deployments.transition(id, 'provisioning', LATER)).state).toBe(
-        'provisioning',
-      );
+      await expect(
+        store.deployments.transition(id, 'running', LATER),
+      ).rejects.toThrow('is pending and cannot become running');
+      expect(
+        (await store.deployments.transition(id, 'provisioning', LATER)).state,
+      ).toBe('provisioning');
       await store.deployments.transition(id, 'running', LATER);
       const results = await Promise.allSettled([
         store.deployments.transition(id, 'stopped', LATER),
         store.deployments.transition(id, 'stopped', LATER),
       ]);
-      expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      expect(results.map(r => r.status).sort()).toEqual([
+        'fulfilled',
+        'rejected',
+      ]);
       const updated = await store.deployments.get(id);
       expect(updated).toMatchObject({ state: 'stopped', updatedAt: LATER });
       await expect(
@@ -377,10 +446,16 @@ describe('DatabaseStageManagerStore', () => {
       const page = { limit: 10, offset: 0 };
       const all = await store.operations.list({ page });
       expect(all.items.map(o => o.kind)).toEqual(['deploy', 'promote']);
-      expect((await store.operations.list({ page, kind: 'promote' })).totalCount).toBe(1);
       expect(
-        (await store.operations.list({ page, criteria: { column: 'stage', values: ['integration'] } }))
-          .items.map(o => o.serviceRef),
+        (await store.operations.list({ page, kind: 'promote' })).totalCount,
+      ).toBe(1);
+      expect(
+        (
+          await store.operations.list({
+            page,
+            criteria: { column: 'stage', values: ['integration'] },
+          })
+        ).items.map(o => o.serviceRef),
       ).toEqual(['component:default/billing']);
     });
 
@@ -426,8 +501,12 @@ describe('DatabaseStageManagerStore', () => {
         after: { name: 'tiny-linux' },
       });
       expect(
-        (await store.audit.list({ page: { limit: 10, offset: 0 }, targetKind: 'configuration' }))
-          .totalCount,
+        (
+          await store.audit.list({
+            page: { limit: 10, offset: 0 },
+            targetKind: 'configuration',
+          })
+        ).totalCount,
       ).toBe(0);
     });
   });

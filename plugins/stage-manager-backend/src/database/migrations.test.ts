@@ -1,4 +1,4 @@
-import { createTestDatabases } from '../testUtils/databases';
+import { createTestDatabases } from '../__testUtils__/databases';
 import {
   applyDatabaseMigrations,
   rollbackDatabaseMigrations,

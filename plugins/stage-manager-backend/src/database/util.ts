@@ -50,12 +50,14 @@ export function applyCriteria(
 ): Knex.QueryBuilder {
   if ('allOf' in criteria) {
     return query.where(q => {
-      for (const c of criteria.allOf) q.andWhere(sub => applyCriteria(sub, c, table));
+      for (const c of criteria.allOf)
+        q.andWhere(sub => applyCriteria(sub, c, table));
     });
   }
   if ('anyOf' in criteria) {
     return query.where(q => {
-      for (const c of criteria.anyOf) q.orWhere(sub => applyCriteria(sub, c, table));
+      for (const c of criteria.anyOf)
+        q.orWhere(sub => applyCriteria(sub, c, table));
     });
   }
   if ('not' in criteria) {

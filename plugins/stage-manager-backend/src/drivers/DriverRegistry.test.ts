@@ -1,6 +1,4 @@
-import {
-  createBackendModule,
-} from '@backstage/backend-plugin-api';
+import { createBackendModule } from '@backstage/backend-plugin-api';
 import {
   mockCredentials,
   mockServices,
@@ -17,7 +15,7 @@ import { stageManagerPlugin } from '../plugin';
 import { DriverRegistry } from './DriverRegistry';
 
 /** Only the id matters to the registry. */
-const driverWithId = (id: string) => ({ id }) as HypervisorDriver;
+const driverWithId = (id: string) => ({ id } as HypervisorDriver);
 
 function driverModule(moduleId: string, driverId: string) {
   return createBackendModule({
@@ -68,7 +66,11 @@ describe('DriverRegistry', () => {
       .set('Authorization', mockCredentials.user.header());
     expect(res.status).toBe(200);
     expect(res.body.items).toEqual([
-      expect.objectContaining({ name: 'local', driver: 'libvirt', driverAvailable: true }),
+      expect.objectContaining({
+        name: 'local',
+        driver: 'libvirt',
+        driverAvailable: true,
+      }),
     ]);
   });
 

@@ -7,6 +7,8 @@ import {
   configurationPatchSchema,
   configurationVersionInputSchema,
   deploymentListQuerySchema,
+  NAME_PATTERN,
+  NAME_PATTERN_DESCRIPTION,
   operationListQuerySchema,
   paginationSchema,
   serviceListQuerySchema,
@@ -25,7 +27,9 @@ import { TemplateService } from '../services/TemplateService';
 import { parseInput } from './validation';
 
 const idParams = z.object({ id: z.string().uuid('must be a UUID') });
-const nameParams = z.object({ name: z.string().min(1).max(63) });
+const nameParams = z.object({
+  name: z.string().regex(NAME_PATTERN, `must be ${NAME_PATTERN_DESCRIPTION}`),
+});
 const versionParams = z.object({
   id: z.string().uuid('must be a UUID'),
   version: z.coerce.number().int().min(1),
@@ -72,7 +76,10 @@ export async function createRouter(deps: {
     );
     const credentials = await httpAuth.credentials(req);
     res.json(
-      await deps.services.list({ page: { limit, offset }, search }, credentials),
+      await deps.services.list(
+        { page: { limit, offset }, search },
+        credentials,
+      ),
     );
   });
 
@@ -143,7 +150,9 @@ export async function createRouter(deps: {
 
   router.get('/configurations/:id', async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'path');
-    res.json(await deps.configurations.get(id, await httpAuth.credentials(req)));
+    res.json(
+      await deps.configurations.get(id, await httpAuth.credentials(req)),
+    );
   });
 
   router.patch('/configurations/:id', async (req, res) => {
@@ -253,7 +262,10 @@ export async function createRouter(deps: {
     );
     const credentials = await httpAuth.credentials(req);
     res.json(
-      await deps.auditLog.list({ page: { limit, offset }, ...filter }, credentials),
+      await deps.auditLog.list(
+        { page: { limit, offset }, ...filter },
+        credentials,
+      ),
     );
   });
 

@@ -91,7 +91,10 @@ export class AuditLog {
         return c;
       });
       await event.success({
-        meta: { targetId: change.targetId, serviceRef: change.serviceRef ?? null },
+        meta: {
+          targetId: change.targetId,
+          serviceRef: change.serviceRef ?? null,
+        },
       });
       return change.result;
     } catch (error) {

@@ -66,7 +66,11 @@ export class ConfigurationService {
       throw new NotFoundError(`No configuration '${id}'`);
     }
     if (permission !== configurationReadPermission) {
-      await this.deps.authorizer.resource(permission, configuration, credentials);
+      await this.deps.authorizer.resource(
+        permission,
+        configuration,
+        credentials,
+      );
     }
     return configuration;
   }
@@ -230,7 +234,9 @@ export class ConfigurationService {
     await this.load(id, configurationReadPermission, credentials);
     const result = await this.deps.store.configurations.getVersion(id, version);
     if (!result) {
-      throw new NotFoundError(`Configuration '${id}' has no version ${version}`);
+      throw new NotFoundError(
+        `Configuration '${id}' has no version ${version}`,
+      );
     }
     return result;
   }

@@ -16,6 +16,8 @@ import { PageRequest } from '../database/util';
 import { Authorizer } from './Authorizer';
 import { ServiceDirectory } from './ServiceDirectory';
 
+const PAGE = 500;
+
 /** Reading deployments and operations (the lifecycle engine writes them). */
 export class DeploymentService {
   constructor(
@@ -42,7 +44,10 @@ export class DeploymentService {
     return this.deps.store.deployments.list({ ...options, criteria });
   }
 
-  async get(id: string, credentials: BackstageCredentials): Promise<Deployment> {
+  async get(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<Deployment> {
     const deployment = await this.deps.store.deployments.get(id);
     if (
       !deployment ||
@@ -67,18 +72,21 @@ export class DeploymentService {
       deploymentReadPermission,
       credentials,
     );
-    const { items } = await this.deps.store.deployments.list({
-      serviceRef: service.entityRef,
-      criteria,
-      page: { limit: 1000, offset: 0 },
-    });
+    const items: Deployment[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.deps.store.deployments.list({
+        serviceRef: service.entityRef,
+        criteria,
+        page: { limit: PAGE, offset },
+      });
+      items.push(...page.items.filter(d => d.state !== 'undeployed'));
+      if (offset + PAGE >= page.totalCount) break;
+    }
     return {
       ...service,
       stages: service.stages.map(stage => ({
         ...stage,
-        deployments: items.filter(
-          d => d.stage === stage.name && d.state !== 'undeployed',
-        ),
+        deployments: items.filter(d => d.stage === stage.name),
       })),
     };
   }

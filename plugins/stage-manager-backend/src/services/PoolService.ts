@@ -31,7 +31,11 @@ export class PoolService {
     page: PageRequest,
     credentials: BackstageCredentials,
   ): Promise<Page<Pool>> {
-    await authorizeBasic(this.deps.permissions, poolReadPermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      poolReadPermission,
+      credentials,
+    );
     const allocated = await this.deps.store.deployments.allocatedByPool();
     const all = [...this.deps.config.pools.values()]
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -47,7 +51,11 @@ export class PoolService {
   }
 
   async get(name: string, credentials: BackstageCredentials): Promise<Pool> {
-    await authorizeBasic(this.deps.permissions, poolReadPermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      poolReadPermission,
+      credentials,
+    );
     const pool = this.deps.config.pools.get(name);
     if (!pool) throw new NotFoundError(`No pool named '${name}'`);
     const allocated = await this.deps.store.deployments.allocatedByPool();

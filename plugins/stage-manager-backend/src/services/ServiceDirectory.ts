@@ -62,17 +62,22 @@ export class ServiceDirectory {
         // catalog's in-memory test client stops at the first array-valued key.
         filter: [
           {
-            [`metadata.annotations.${ANNOTATION_WORKFLOW}`]: CATALOG_FILTER_EXISTS,
+            [`metadata.annotations.${ANNOTATION_WORKFLOW}`]:
+              CATALOG_FILTER_EXISTS,
             kind: SERVICE_KINDS,
           },
           {
-            [`metadata.annotations.${ANNOTATION_STAGES}`]: CATALOG_FILTER_EXISTS,
+            [`metadata.annotations.${ANNOTATION_STAGES}`]:
+              CATALOG_FILTER_EXISTS,
             kind: SERVICE_KINDS,
           },
         ],
         orderFields: { field: 'metadata.name', order: 'asc' },
         fullTextFilter: options.search
-          ? { term: options.search, fields: ['metadata.name', 'metadata.title'] }
+          ? {
+              term: options.search,
+              fields: ['metadata.name', 'metadata.title'],
+            }
           : undefined,
         limit: options.page.limit,
         offset: options.page.offset,

@@ -34,12 +34,23 @@ export class TemplateService {
     page: PageRequest,
     credentials: BackstageCredentials,
   ): Promise<Page<Template>> {
-    await authorizeBasic(this.deps.permissions, templateReadPermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      templateReadPermission,
+      credentials,
+    );
     return this.deps.store.templates.list(page);
   }
 
-  async get(name: string, credentials: BackstageCredentials): Promise<Template> {
-    await authorizeBasic(this.deps.permissions, templateReadPermission, credentials);
+  async get(
+    name: string,
+    credentials: BackstageCredentials,
+  ): Promise<Template> {
+    await authorizeBasic(
+      this.deps.permissions,
+      templateReadPermission,
+      credentials,
+    );
     const template = await this.deps.store.templates.get(name);
     if (!template) throw new NotFoundError(`No template named '${name}'`);
     return template;
@@ -49,7 +60,11 @@ export class TemplateService {
     input: z.output<typeof templateInputSchema>,
     credentials: BackstageCredentials,
   ): Promise<Template> {
-    await authorizeBasic(this.deps.permissions, templateCreatePermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      templateCreatePermission,
+      credentials,
+    );
     return this.deps.auditLog.mutate(
       { credentials, action: 'template.create', targetKind: 'template' },
       async stores => {
@@ -69,7 +84,11 @@ export class TemplateService {
     patch: z.output<typeof templatePatchSchema>,
     credentials: BackstageCredentials,
   ): Promise<Template> {
-    await authorizeBasic(this.deps.permissions, templateUpdatePermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      templateUpdatePermission,
+      credentials,
+    );
     return this.deps.auditLog.mutate(
       { credentials, action: 'template.update', targetKind: 'template' },
       async stores => {
@@ -88,7 +107,11 @@ export class TemplateService {
   }
 
   async delete(name: string, credentials: BackstageCredentials): Promise<void> {
-    await authorizeBasic(this.deps.permissions, templateDeletePermission, credentials);
+    await authorizeBasic(
+      this.deps.permissions,
+      templateDeletePermission,
+      credentials,
+    );
     await this.deps.auditLog.mutate(
       { credentials, action: 'template.delete', targetKind: 'template' },
       async stores => {

@@ -9,7 +9,9 @@ import { resolveService } from './resolveService';
 const root = path.resolve(__dirname, '../../../..');
 
 describe('the shipped example services and app-config', () => {
-  const appConfig = parse(fs.readFileSync(path.join(root, 'app-config.yaml'), 'utf8'));
+  const appConfig = parse(
+    fs.readFileSync(path.join(root, 'app-config.yaml'), 'utf8'),
+  );
   const config = readStageManagerConfig(new ConfigReader(appConfig));
   const entities = parseAllDocuments(
     fs.readFileSync(path.join(root, 'examples/entities.yaml'), 'utf8'),
@@ -33,7 +35,12 @@ describe('the shipped example services and app-config', () => {
     ]);
     expect(byName.payments.stages).toEqual([
       { name: 'test', pool: 'lab', approvers: [], requiredApprovals: 0 },
-      { name: 'staging', pool: 'lab', approvers: ['group:default/qa'], requiredApprovals: 1 },
+      {
+        name: 'staging',
+        pool: 'lab',
+        approvers: ['group:default/qa'],
+        requiredApprovals: 1,
+      },
       {
         name: 'production',
         pool: 'prod',
@@ -41,7 +48,9 @@ describe('the shipped example services and app-config', () => {
         requiredApprovals: 2,
       },
     ]);
-    expect(byName['shop-frontend'].stages.map(s => `${s.name}@${s.pool}`)).toEqual([
+    expect(
+      byName['shop-frontend'].stages.map(s => `${s.name}@${s.pool}`),
+    ).toEqual([
       'integration@lab',
       'test@lab',
       'staging@lab',

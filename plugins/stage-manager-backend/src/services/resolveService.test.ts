@@ -1,18 +1,26 @@
 import { ConfigReader } from '@backstage/config';
 import { readStageManagerConfig } from '../config/StageManagerConfig';
-import { serviceEntity } from '../testUtils/fixtures';
+import { serviceEntity } from '../__testUtils__/fixtures';
 import { resolveService } from './resolveService';
 
 const config = readStageManagerConfig(
   new ConfigReader({
     stageManager: {
       workflows: {
-        default: { stages: ['integration', 'test', 'staging', 'uat', 'production'] },
+        default: {
+          stages: ['integration', 'test', 'staging', 'uat', 'production'],
+        },
         short: { stages: ['test', 'production'] },
       },
       pools: {
-        lab: { driver: 'libvirt', capacity: { vcpus: 4, memoryMiB: 4096, diskGiB: 50 } },
-        prod: { driver: 'libvirt', capacity: { vcpus: 8, memoryMiB: 8192, diskGiB: 100 } },
+        lab: {
+          driver: 'libvirt',
+          capacity: { vcpus: 4, memoryMiB: 4096, diskGiB: 50 },
+        },
+        prod: {
+          driver: 'libvirt',
+          capacity: { vcpus: 8, memoryMiB: 8192, diskGiB: 100 },
+        },
       },
       defaultPool: 'lab',
       stages: {
@@ -67,7 +75,12 @@ describe('resolveService', () => {
     expect(service.workflow).toBe('custom');
     expect(service.kind).toBe('System');
     expect(service.stages).toEqual([
-      { name: 'integration', pool: 'prod', approvers: [], requiredApprovals: 0 },
+      {
+        name: 'integration',
+        pool: 'prod',
+        approvers: [],
+        requiredApprovals: 0,
+      },
       {
         name: 'uat',
         pool: 'lab',
@@ -84,37 +97,64 @@ describe('resolveService', () => {
   });
 
   it.each([
-    [{ 'stage-manager.io/workflow': 'nope' }, "no workflow named 'nope' (known: default, short)"],
+    [
+      { 'stage-manager.io/workflow': 'nope' },
+      "no workflow named 'nope' (known: default, short)",
+    ],
     [{ 'stage-manager.io/stages': ' , ' }, 'lists no stages'],
     [{ 'stage-manager.io/stages': 'test,test' }, 'stages must be unique'],
     [{ 'stage-manager.io/stages': 'Test Stage' }, "stage 'Test Stage' must be"],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/pools': 'test=ghost' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/pools': 'test=ghost',
+      },
       "stage 'test' names unknown pool 'ghost'",
     ],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/pools': 'uat=lab' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/pools': 'uat=lab',
+      },
       "'uat' is not a stage of this service",
     ],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/pools': 'test' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/pools': 'test',
+      },
       "'test' is not of the form stage=value",
     ],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/approvers': 'test=component:default/x' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/approvers': 'test=component:default/x',
+      },
       'must be a group or user ref',
     ],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/required-approvals': 'test=two' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/required-approvals': 'test=two',
+      },
       "'two' for stage 'test' must be a whole number",
     ],
     [
-      { 'stage-manager.io/workflow': 'short', 'stage-manager.io/required-approvals': 'test=1' },
+      {
+        'stage-manager.io/workflow': 'short',
+        'stage-manager.io/required-approvals': 'test=1',
+      },
       "stage 'test' requires 1 approval(s) but names no approvers",
     ],
-  ])('reports %j as a problem and resolves no stages', (annotations, problem) => {
-    const service = resolveService(serviceEntity('broken', annotations), config);
-    expect(service.problems.join('\n')).toContain(problem);
-    expect(service.stages).toEqual([]);
-  });
+  ])(
+    'reports %j as a problem and resolves no stages',
+    (annotations, problem) => {
+      const service = resolveService(
+        serviceEntity('broken', annotations),
+        config,
+      );
+      expect(service.problems.join('\n')).toContain(problem);
+      expect(service.stages).toEqual([]);
+    },
+  );
 });

@@ -11,6 +11,7 @@ import {
   ANNOTATION_WORKFLOW,
   NAME_PATTERN,
   NAME_PATTERN_DESCRIPTION,
+  normalizeEntityRef,
   StageDefinition,
   StageManagerService,
 } from '@internal/plugin-stage-manager-common';
@@ -59,7 +60,7 @@ export function resolveService(
   const spec = (entity.spec ?? {}) as Record<string, unknown>;
 
   const base = {
-    entityRef: stringifyEntityRef(entity),
+    entityRef: normalizeEntityRef(stringifyEntityRef(entity)),
     kind: entity.kind,
     namespace: entity.metadata.namespace ?? 'default',
     name: entity.metadata.name,
@@ -168,7 +169,7 @@ export function resolveService(
             );
             continue;
           }
-          stageApprovers.push(stringifyEntityRef(parsed));
+          stageApprovers.push(normalizeEntityRef(stringifyEntityRef(parsed)));
         } catch {
           problems.push(
             `${ANNOTATION_APPROVERS}: '${ref}' in stage '${name}' is not an entity ref (e.g. group:default/release-managers)`,
