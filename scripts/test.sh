@@ -20,7 +20,18 @@ info "lint and formatting took $((SECONDS - t)) s"
 
 step "Tests (Jest via backstage-cli, SQLite + PostgreSQL)"
 t=$SECONDS
-CI=true BACKSTAGE_TEST_DISABLE_DOCKER=1 yarn backstage-cli repo test --ci
+results="$CACHE_DIR/jest-results.json"
+rm -f "$results"
+status=0
+CI=true BACKSTAGE_TEST_DISABLE_DOCKER=1 yarn backstage-cli repo test --ci \
+  --json --outputFile="$results" || status=$?
 info "tests took $((SECONDS - t)) s"
+if [ -f "$results" ]; then
+  node -e '
+    const r = require(process.argv[1]);
+    console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  ' "$results"
+fi
+[ "$status" = 0 ] || exit "$status"
 
 step "All done in $((SECONDS - T0)) s"
