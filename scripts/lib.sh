@@ -102,3 +102,39 @@ setup_postgres() {
   export BACKSTAGE_TEST_DATABASE_POSTGRES16_CONNECTION_STRING="postgresql://$PG_USER@127.0.0.1:5432"
   info "tests use $BACKSTAGE_TEST_DATABASE_POSTGRES16_CONNECTION_STRING"
 }
+
+setup_libvirt() {
+  # libvirt + QEMU from Debian, with the fixes these machines need (see the README):
+  # run QEMU as root (otherwise every virsh call re-probes /dev/kvm and takes ~50 s), and
+  # start the daemons by hand when there is no systemd. libvirt's `default` network is never
+  # started: it would NAT guests out of the machine.
+  step "libvirt + QEMU"
+  apt_install libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils \
+    dnsmasq-base iproute2 curl busybox-static zstd cpio xz-utils
+  local conf=/etc/libvirt/qemu.conf
+  if ! grep -q '^# stage-manager' "$conf"; then
+    need_root
+    info "qemu.conf: run QEMU as root"
+    printf '\n# stage-manager\nuser = "root"\ngroup = "root"\n' >> "$conf"
+    if pgrep -x libvirtd >/dev/null; then
+      info "restarting libvirtd for the new qemu.conf"
+      pkill -x libvirtd || true
+      for _ in $(seq 1 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.1; done
+    fi
+  fi
+  pgrep -x virtlogd >/dev/null || { info "starting virtlogd"; virtlogd -d; }
+  pgrep -x libvirtd >/dev/null || { info "starting libvirtd"; libvirtd -d; }
+  for _ in $(seq 1 50); do
+    virsh -c qemu:///system version >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  virsh -c qemu:///system version >/dev/null || { echo "libvirtd does not answer" >&2; exit 1; }
+  info "$(virsh -c qemu:///system version | grep -E 'library|hypervisor' | tr -s ' ' | tr '\n' ';')"
+}
+
+setup_guest() {
+  # The tiny example guest (Debian kernel + busybox initramfs + a small qcow2 disk), built offline
+  # from Debian's packages and cached in .cache/guest.
+  step "Example guest (.cache/guest)"
+  bash "$REPO_ROOT/scripts/build-guest.sh" "$CACHE_DIR/guest"
+}

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian 12 machine (as root) and runs all tests:
-# type check, then every package's Jest suite, with store tests on SQLite and PostgreSQL.
+# type check, lint, then every package's Jest suite: store tests on SQLite and PostgreSQL, driver
+# tests against the real libvirt daemon with real guests.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 
 setup_node
 setup_dependencies
 setup_postgres
+setup_libvirt
+setup_guest
 
 cd "$REPO_ROOT"
 step "Type check (tsc)"

@@ -36,5 +36,6 @@ backend.add(import('@backstage/plugin-signals-backend'));
 
 // Stage Manager.
 backend.add(import('@internal/plugin-stage-manager-backend'));
+backend.add(import('@internal/plugin-stage-manager-backend-module-libvirt'));
 
 backend.start();

@@ -226,6 +226,8 @@ export interface DefineMachineRequest {
     fence: string;
     /** Keep this MAC (fenced clones keep their source's identity); generated when absent. */
     mac?: string;
+    /** Keep this IPv4 address inside the fence (DHCP reservation); allocated when absent. */
+    ip?: string;
   }>;
   boot: BootSettings;
   /** Extra, driver-neutral metadata stored with the machine. */
@@ -248,7 +250,7 @@ export interface MachineInfo {
   vcpus: number;
   memoryMiB: number;
   disks: Array<{ name: string; path: string }>;
-  nics: Array<{ name: string; mac: string; fence?: string }>;
+  nics: Array<{ name: string; mac: string; fence?: string; ip?: string }>;
   labels: Record<string, string>;
 }
 

@@ -1,0 +1,474 @@
+import { InputError } from '@backstage/errors';
+import childProcess from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import {
+  assertGuestBuilt,
+  createTestDriver,
+  guest,
+  readMarker,
+  timed,
+  timings,
+  waitForBoot,
+  writeMarker,
+} from './__testUtils__/guest';
+
+jest.setTimeout(180_000);
+
+/**
+ * The driver against the real libvirt daemon, with real guests under QEMU. Each run uses its own
+ * name prefix, pool folder and deployment id, and removes everything it created.
+ */
+describe('LibvirtDriver on real libvirt', () => {
+  assertGuestBuilt();
+  const { driver, pool, root, prefix } = createTestDriver();
+  const deploymentId = randomUUID();
+  const names = {
+    fenceA: `${prefix}-fa`,
+    fenceB: `${prefix}-fb`,
+    twinA: `${prefix}-twin-a`,
+    twinB: `${prefix}-twin-b`,
+    snap: `${prefix}-snap`,
+  };
+  const TWIN_MAC = '52:54:00:5a:11:01';
+  const TWIN_IP = '10.77.0.10';
+  const kernelBoot = {
+    type: 'kernel' as const,
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    cmdline: 'console=tty0 console=ttyS0 quiet',
+  };
+
+  async function cleanup() {
+    const inventory = await driver.listInventory({ deploymentId });
+    for (const m of inventory.machines) {
+      await driver.undefineMachine({ name: m.name });
+    }
+    // Dependents before their bases: delete disks with the longest backing chains first.
+    const disks = [...inventory.disks].sort(
+      (a, b) => b.backingChain.length - a.backingChain.length,
+    );
+    for (const d of disks) {
+      await driver.deleteDisk({ pool, disk: d.name }).catch(() => undefined);
+    }
+    for (const d of (await driver.listInventory({ deploymentId })).disks) {
+      await driver.deleteDisk({ pool, disk: d.name });
+    }
+    for (const f of inventory.fences) {
+      await driver.destroyFence({ name: f.name });
+    }
+  }
+
+  afterAll(async () => {
+    await cleanup();
+    fs.rmSync(root, { recursive: true, force: true });
+    // eslint-disable-next-line no-console
+    console.log(
+      `libvirt driver timings (ms): ${Object.entries(timings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
+    );
+  });
+
+  describe('fenced linked clones', () => {
+    let bootA: { hostname: string; ip: string; marker: string };
+    let bootB: { hostname: string; ip: string; marker: string };
+
+    beforeAll(async () => {
+      for (const fence of [names.fenceA, names.fenceB]) {
+        await timed(`createFence:${fence.slice(-2)}`, () =>
+          driver.createFence({
+            name: fence,
+            deploymentId,
+            subnet: '10.77.0.0/24',
+          }),
+        );
+      }
+      for (const [machine, fence] of [
+        [names.twinA, names.fenceA],
+        [names.twinB, names.fenceB],
+      ]) {
+        const disk = await timed(`linkedClone:${machine.slice(-1)}`, () =>
+          driver.createDisk({
+            pool,
+            name: `${machine}-root`,
+            sizeGiB: 1,
+            source: guest.baseImage,
+            mode: 'linked',
+            deploymentId,
+          }),
+        );
+        // Same MAC and IP in both fences: that is what fencing allows.
+        await driver.defineMachine({
+          name: machine,
+          deploymentId,
+          hostname: machine,
+          vcpus: 1,
+          memoryMiB: 192,
+          disks: [{ name: 'root', path: disk.path }],
+          nics: [{ name: 'eth0', fence, mac: TWIN_MAC, ip: TWIN_IP }],
+          boot: kernelBoot,
+          labels: { 'stage-manager.io/stage': 'test' },
+        });
+      }
+      const start = Date.now();
+      await Promise.all([
+        driver.startMachine({ name: names.twinA }),
+        driver.startMachine({ name: names.twinB }),
+      ]);
+      [bootA, bootB] = await Promise.all([
+        waitForBoot(driver, names.twinA),
+        waitForBoot(driver, names.twinB),
+      ]);
+      timings['bootTwoInParallel'] = Date.now() - start;
+    });
+
+    it('boots a linked clone of the template that answers HTTP inside its fence', async () => {
+      const disk = (await driver.listInventory({ deploymentId })).disks.find(
+        d => d.name === `${names.twinA}-root`,
+      );
+      expect(disk?.backingChain).toEqual([guest.baseImage]);
+      expect(disk!.allocatedBytes).toBeLessThan(5 * 1024 * 1024);
+      expect(bootA).toEqual({
+        hostname: names.twinA,
+        ip: TWIN_IP,
+        marker: 'base-marker',
+      });
+      const { stdout } = await driver.execInFence({
+        fence: names.fenceA,
+        command: ['curl', '-s', '--max-time', '10', `http://${TWIN_IP}/`],
+      });
+      expect(stdout).toBe(`hello from ${names.twinA} marker=base-marker\n`);
+      const machine = await driver.getMachine({ name: names.twinA });
+      expect(machine).toMatchObject({
+        state: 'running',
+        deploymentId,
+        vcpus: 1,
+        memoryMiB: 192,
+        labels: { 'stage-manager.io/stage': 'test' },
+        nics: [
+          { name: 'eth0', mac: TWIN_MAC, fence: names.fenceA, ip: TWIN_IP },
+        ],
+      });
+    });
+
+    it('runs two identical clones (same MAC and IP) side by side in two fences', async () => {
+      expect(bootB.ip).toBe(bootA.ip);
+      const answers = await Promise.all(
+        [names.fenceA, names.fenceB].map(fence =>
+          driver.execInFence({
+            fence,
+            command: ['curl', '-s', '--max-time', '10', `http://${TWIN_IP}/`],
+          }),
+        ),
+      );
+      expect(answers.map(a => a.stdout)).toEqual([
+        `hello from ${names.twinA} marker=base-marker\n`,
+        `hello from ${names.twinB} marker=base-marker\n`,
+      ]);
+      const fence = await driver.createFence({
+        name: names.fenceA,
+        deploymentId,
+        subnet: '10.77.0.0/24',
+      });
+      expect(fence).toMatchObject({
+        hostAddress: '10.77.0.1',
+        subnet: '10.77.0.0/24',
+      });
+      expect(fence.leases).toEqual([
+        { mac: TWIN_MAC, ip: TWIN_IP, hostname: names.twinA },
+      ]);
+    });
+
+    it('serves each running machine’s VNC websocket on loopback, completing the RFB handshake', async () => {
+      const [endpoint] = await driver.getConsoleEndpoints({
+        name: names.twinA,
+      });
+      expect(endpoint).toMatchObject({
+        kind: 'vnc-websocket',
+        host: '127.0.0.1',
+        path: '/',
+      });
+      const start = Date.now();
+      const version = await new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(`ws://${endpoint.host}:${endpoint.port}/`, [
+          'binary',
+        ]);
+        ws.once('message', data => {
+          resolve(Buffer.from(data as Buffer).toString('latin1'));
+          ws.close();
+        });
+        ws.once('error', reject);
+      });
+      timings['rfbHandshake'] = Date.now() - start;
+      expect(version).toBe('RFB 003.008\n');
+    });
+
+    it('stops a machine and reports it stopped, with no console', async () => {
+      await timed('stop:force', () =>
+        driver.stopMachine({ name: names.twinB, force: true }),
+      );
+      expect((await driver.getMachine({ name: names.twinB })).state).toBe(
+        'stopped',
+      );
+      expect(await driver.getConsoleEndpoints({ name: names.twinB })).toEqual(
+        [],
+      );
+    });
+  });
+
+  it('keeps a full clone after its source is deleted, and refuses to delete a base in use', async () => {
+    const source = await driver.createDisk({
+      pool,
+      name: `${prefix}-src`,
+      sizeGiB: 1,
+      source: guest.baseImage,
+      mode: 'linked',
+      deploymentId,
+    });
+    await writeMarker(source.path, 'source-marker');
+    const linked = await driver.createDisk({
+      pool,
+      name: `${prefix}-src-linked`,
+      sizeGiB: 1,
+      source: `${prefix}-src`,
+      mode: 'linked',
+      deploymentId,
+    });
+    expect(linked.backingChain).toEqual([source.path, guest.baseImage]);
+    const full = await timed('fullClone', () =>
+      driver.createDisk({
+        pool,
+        name: `${prefix}-full`,
+        sizeGiB: 2,
+        source: `${prefix}-src`,
+        mode: 'full',
+        deploymentId,
+      }),
+    );
+    expect(full.backingChain).toEqual([]);
+    expect(full.virtualSizeBytes).toBe(2 * 1024 ** 3);
+
+    await expect(
+      driver.deleteDisk({ pool, disk: `${prefix}-src` }),
+    ).rejects.toThrow(`Disk ${prefix}-src is the base of ${prefix}-src-linked`);
+    await driver.deleteDisk({ pool, disk: `${prefix}-src-linked` });
+    await driver.deleteDisk({ pool, disk: `${prefix}-src` });
+    expect(fs.existsSync(source.path)).toBe(false);
+    expect(await readMarker(full.path)).toBe('source-marker');
+  });
+
+  it('reverts a snapshot: snapshot, change the disk, revert, and the marker is back', async () => {
+    const disk = await driver.createDisk({
+      pool,
+      name: `${names.snap}-root`,
+      sizeGiB: 1,
+      source: guest.baseImage,
+      mode: 'linked',
+      deploymentId,
+    });
+    await driver.createFence({
+      name: `${prefix}-fs`,
+      deploymentId,
+      subnet: '10.78.0.0/24',
+    });
+    await driver.defineMachine({
+      name: names.snap,
+      deploymentId,
+      hostname: names.snap,
+      vcpus: 1,
+      memoryMiB: 192,
+      disks: [{ name: 'root', path: disk.path }],
+      nics: [{ name: 'eth0', fence: `${prefix}-fs` }],
+      boot: kernelBoot,
+    });
+    const snapshot = await timed('snapshot:create', () =>
+      driver.createSnapshot({
+        machine: names.snap,
+        name: 'before-patch',
+        description: 'clean',
+      }),
+    );
+    expect(snapshot).toMatchObject({
+      name: 'before-patch',
+      machine: names.snap,
+      description: 'clean',
+    });
+    await writeMarker(disk.path, 'patched-marker');
+    expect(await readMarker(disk.path)).toBe('patched-marker');
+    await timed('snapshot:revert', () =>
+      driver.revertSnapshot({ machine: names.snap, name: 'before-patch' }),
+    );
+    expect(await readMarker(disk.path)).toBe('base-marker');
+    expect(
+      (await driver.listSnapshots({ machine: names.snap })).map(s => s.name),
+    ).toEqual(['before-patch']);
+    await driver.deleteSnapshot({ machine: names.snap, name: 'before-patch' });
+    expect(await driver.listSnapshots({ machine: names.snap })).toEqual([]);
+    await expect(
+      driver.revertSnapshot({ machine: names.snap, name: 'before-patch' }),
+    ).rejects.toThrow(/not found|no domain snapshot/i);
+  });
+
+  it('exports a disk to compressed zstd qcow2 and imports it back identical', async () => {
+    const source = await driver.createDisk({
+      pool,
+      name: `${prefix}-exp`,
+      sizeGiB: 1,
+      source: guest.baseImage,
+      mode: 'linked',
+      deploymentId,
+    });
+    await writeMarker(source.path, 'export-marker');
+    const target = path.join(root, 'exports', 'exp.qcow2');
+    const exported = await timed('export', () =>
+      driver.exportDisk({
+        pool,
+        disk: `${prefix}-exp`,
+        targetPath: target,
+        compression: 'zstd',
+      }),
+    );
+    expect(exported.bytes).toBeGreaterThan(0);
+    const info = JSON.parse(
+      childProcess.execFileSync('qemu-img', ['info', '--output=json', target], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(info['format-specific'].data['compression-type']).toBe('zstd');
+    expect(info['backing-filename']).toBeUndefined();
+    const imported = await timed('import', () =>
+      driver.importDisk({
+        pool,
+        sourcePath: target,
+        name: `${prefix}-imp`,
+        deploymentId,
+      }),
+    );
+    expect(imported.backingChain).toEqual([]);
+    // qemu-img compare exits 0 only when the guest-visible contents are identical.
+    expect(() =>
+      childProcess.execFileSync('qemu-img', [
+        'compare',
+        '-q',
+        source.path,
+        imported.path,
+      ]),
+    ).not.toThrow();
+    expect(await readMarker(imported.path)).toBe('export-marker');
+  });
+
+  it('rejects injection attempts before running any command', async () => {
+    const spy = jest.spyOn(childProcess, 'execFile');
+    const evil = [
+      `sm-a'b`,
+      'sm-a;reboot',
+      'sm-$(id)',
+      'sm-a<b',
+      'sm-a&b',
+      'sm-a b',
+      '../sm-a',
+    ];
+    try {
+      for (const name of evil) {
+        await expect(
+          driver.createDisk({
+            pool,
+            name,
+            sizeGiB: 1,
+            mode: 'linked',
+            deploymentId,
+          }),
+        ).rejects.toThrow(InputError);
+        await expect(
+          driver.createFence({ name, deploymentId, subnet: '10.77.0.0/24' }),
+        ).rejects.toThrow(InputError);
+        await expect(driver.startMachine({ name })).rejects.toThrow(InputError);
+        await expect(
+          driver.createSnapshot({
+            machine: names.snap,
+            name: name.replace('sm-', 'x'),
+          }),
+        ).rejects.toThrow(InputError);
+        await expect(
+          driver.execInFence({ fence: name, command: ['true'] }),
+        ).rejects.toThrow(InputError);
+      }
+      await expect(
+        driver.defineMachine({
+          name: `${prefix}-evil`,
+          deploymentId,
+          hostname: 'x;reboot',
+          vcpus: 1,
+          memoryMiB: 64,
+          disks: [],
+          nics: [],
+          boot: { type: 'disk' },
+        }),
+      ).rejects.toThrow(InputError);
+      await expect(
+        driver.createDisk({
+          pool,
+          name: `${prefix}-evil`,
+          sizeGiB: 1,
+          source: '/tmp/x,driver=nbd',
+          mode: 'linked',
+          deploymentId,
+        }),
+      ).rejects.toThrow(InputError);
+      await expect(
+        driver.createFence({
+          name: `${prefix}-fx`,
+          deploymentId,
+          subnet: '10.0.0.0/8',
+        }),
+      ).rejects.toThrow(InputError);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('lists exactly what it created in the inventory, and nothing after cleanup', async () => {
+    const inventory = await driver.listInventory({ deploymentId });
+    expect(inventory.machines.map(m => m.name).sort()).toEqual(
+      [names.snap, names.twinA, names.twinB].sort(),
+    );
+    expect(inventory.fences.map(f => f.name).sort()).toEqual(
+      [names.fenceA, names.fenceB, `${prefix}-fs`].sort(),
+    );
+    expect(
+      inventory.fences.every(f => f.active && f.deploymentId === deploymentId),
+    ).toBe(true);
+    expect(inventory.disks.map(d => d.name).sort()).toEqual(
+      [
+        `${prefix}-exp`,
+        `${prefix}-full`,
+        `${prefix}-imp`,
+        `${names.snap}-root`,
+        `${names.twinA}-root`,
+        `${names.twinB}-root`,
+      ].sort(),
+    );
+    const status = await driver.getPoolStatus(pool);
+    expect(status.used.vcpus).toBe(1); // twin-a still runs
+    expect(status.used.memoryMiB).toBe(192);
+    expect(status.physical.vcpus).toBeGreaterThan(0);
+
+    await timed('cleanup', cleanup);
+    expect(await driver.listInventory({ deploymentId })).toEqual({
+      machines: [],
+      disks: [],
+      fences: [],
+    });
+    const { stdout } = await new Promise<{ stdout: string }>(
+      (resolve, reject) =>
+        childProcess.execFile('ip', ['netns', 'list'], (e, out) =>
+          e ? reject(e) : resolve({ stdout: out }),
+        ),
+    );
+    expect(stdout).not.toContain(prefix);
+  });
+});

@@ -1,0 +1,316 @@
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
+import {
+  CreateDiskRequest,
+  DiskExportInfo,
+  DiskInfo,
+  ExportDiskRequest,
+  ImageInfo,
+  ImportDiskRequest,
+  PoolLocation,
+} from '@internal/plugin-stage-manager-node';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { runCommand } from '../exec/runCommand';
+import { checkName, checkPath } from '../names';
+
+const GiB = 1024 ** 3;
+
+/** What qemu-img says about one image of a chain. */
+interface QemuImgInfo {
+  filename: string;
+  format: string;
+  'virtual-size': number;
+  'actual-size'?: number;
+  'full-backing-filename'?: string;
+  'backing-filename'?: string;
+}
+
+/** Sidecar metadata of a disk: who owns it. qcow2 has no place for it. */
+interface DiskMeta {
+  deploymentId?: string;
+  createdAt: string;
+  source?: string;
+  mode?: 'linked' | 'full' | 'blank' | 'import';
+}
+
+/**
+ * Machine disks as qcow2 files in a pool's folder, named `<disk>.qcow2` with a
+ * `<disk>.meta.json` beside it. Linked clones use a backing file (absolute path); the chain is
+ * read back from qemu-img, so a disk that others depend on is never deleted.
+ */
+export class DiskManager {
+  poolDir(pool: PoolLocation): string {
+    const dir = pool.location.path;
+    if (!dir) {
+      throw new InputError(
+        `Pool ${pool.name} has no location.path for the libvirt driver`,
+      );
+    }
+    return path.resolve(dir);
+  }
+
+  diskPath(pool: PoolLocation, disk: string): string {
+    return path.join(
+      this.poolDir(pool),
+      `${checkName('disk name', disk)}.qcow2`,
+    );
+  }
+
+  private metaPath(diskPath: string) {
+    return diskPath.replace(/\.qcow2$/, '.meta.json');
+  }
+
+  /** A base image (absolute path) or a disk of the pool, as a file path. */
+  private resolveSource(pool: PoolLocation, source: string): string {
+    return source.startsWith('/')
+      ? checkPath('source image', source)
+      : this.diskPath(pool, source);
+  }
+
+  async info(file: string): Promise<QemuImgInfo[]> {
+    const { stdout } = await runCommand([
+      'qemu-img',
+      'info',
+      '--output=json',
+      '--backing-chain',
+      '-U',
+      file,
+    ]);
+    const parsed = JSON.parse(stdout);
+    return Array.isArray(parsed) ? parsed : [parsed];
+  }
+
+  async describe(file: string): Promise<DiskInfo> {
+    const [top, ...chain] = await this.info(file);
+    return {
+      name: path.basename(file).replace(/\.qcow2$/, ''),
+      path: file,
+      format: top.format,
+      virtualSizeBytes: top['virtual-size'],
+      allocatedBytes: top['actual-size'] ?? 0,
+      backingChain: chain.map(c => c.filename),
+    };
+  }
+
+  async inspectImage(
+    pool: PoolLocation,
+    baseImage: string,
+  ): Promise<ImageInfo> {
+    const file = this.resolveSource(pool, baseImage);
+    const [top] = await this.info(file);
+    return {
+      baseImage: file,
+      format: top.format,
+      virtualSizeBytes: top['virtual-size'],
+      allocatedBytes: top['actual-size'] ?? 0,
+    };
+  }
+
+  async create(request: CreateDiskRequest): Promise<DiskInfo> {
+    const target = this.diskPath(request.pool, request.name);
+    const size = request.sizeGiB;
+    if (!Number.isInteger(size) || size < 1 || size > 65536) {
+      throw new InputError(`Invalid disk size ${size} GiB`);
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    if (await exists(target)) {
+      const meta = await this.readMeta(target);
+      if (meta?.deploymentId === request.deploymentId) {
+        return this.describe(target); // idempotent retry of the same request
+      }
+      throw new ConflictError(
+        `Disk ${request.name} already exists in pool ${request.pool.name}`,
+      );
+    }
+    let mode: DiskMeta['mode'] = 'blank';
+    const tmp = `${target}.partial`;
+    await fs.rm(tmp, { force: true });
+    if (!request.source) {
+      await runCommand([
+        'qemu-img',
+        'create',
+        '-q',
+        '-f',
+        'qcow2',
+        tmp,
+        `${size}G`,
+      ]);
+    } else {
+      const source = this.resolveSource(request.pool, request.source);
+      const [sourceInfo] = await this.info(source);
+      const bytes = Math.max(size * GiB, sourceInfo['virtual-size']);
+      if (request.mode === 'linked') {
+        mode = 'linked';
+        await runCommand([
+          'qemu-img',
+          'create',
+          '-q',
+          '-f',
+          'qcow2',
+          '-b',
+          source,
+          '-F',
+          sourceInfo.format,
+          tmp,
+          String(bytes),
+        ]);
+      } else {
+        mode = 'full';
+        await runCommand(
+          ['qemu-img', 'convert', '-q', '-O', 'qcow2', source, tmp],
+          { timeoutMs: 30 * 60_000 },
+        );
+        if (bytes > sourceInfo['virtual-size']) {
+          await runCommand(['qemu-img', 'resize', '-q', tmp, String(bytes)]);
+        }
+      }
+    }
+    await this.writeMeta(target, {
+      deploymentId: request.deploymentId,
+      createdAt: new Date().toISOString(),
+      source: request.source,
+      mode,
+    });
+    await fs.rename(tmp, target);
+    return this.describe(target);
+  }
+
+  /** Every qcow2 file in the pool folder. */
+  async listFiles(pool: PoolLocation): Promise<string[]> {
+    const dir = this.poolDir(pool);
+    let entries: string[] = [];
+    try {
+      entries = await fs.readdir(dir);
+    } catch {
+      return [];
+    }
+    return entries
+      .filter(f => f.endsWith('.qcow2') && f.startsWith('sm-'))
+      .sort()
+      .map(f => path.join(dir, f));
+  }
+
+  /** The disks of the pool that are backed (directly or further up) by `file`. */
+  async dependents(pool: PoolLocation, file: string): Promise<string[]> {
+    const result: string[] = [];
+    for (const other of await this.listFiles(pool)) {
+      if (other === file) continue;
+      const [, ...chain] = await this.info(other);
+      if (chain.some(c => c.filename === file)) result.push(other);
+    }
+    return result;
+  }
+
+  async delete(pool: PoolLocation, disk: string): Promise<void> {
+    const file = this.diskPath(pool, disk);
+    if (!(await exists(file))) {
+      throw new NotFoundError(`No disk ${disk} in pool ${pool.name}`);
+    }
+    const dependents = await this.dependents(pool, file);
+    if (dependents.length > 0) {
+      throw new ConflictError(
+        `Disk ${disk} is the base of ${dependents
+          .map(d => path.basename(d, '.qcow2'))
+          .join(', ')}`,
+      );
+    }
+    await fs.rm(file, { force: true });
+    await fs.rm(this.metaPath(file), { force: true });
+  }
+
+  async export(request: ExportDiskRequest): Promise<DiskExportInfo> {
+    const source = this.diskPath(request.pool, request.disk);
+    const target = checkPath('export target', request.targetPath);
+    if (!(await exists(source))) {
+      throw new NotFoundError(
+        `No disk ${request.disk} in pool ${request.pool.name}`,
+      );
+    }
+    const tmp = `${target}.partial`;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const compress =
+      request.compression === 'zstd'
+        ? ['-c', '-o', 'compression_type=zstd']
+        : [];
+    await runCommand(
+      [
+        'qemu-img',
+        'convert',
+        '-q',
+        '-U',
+        '-O',
+        'qcow2',
+        ...compress,
+        source,
+        tmp,
+      ],
+      { timeoutMs: 60 * 60_000 },
+    );
+    await fs.rename(tmp, target);
+    return { targetPath: target, bytes: (await fs.stat(target)).size };
+  }
+
+  async import(request: ImportDiskRequest): Promise<DiskInfo> {
+    const source = checkPath('import source', request.sourcePath);
+    const target = this.diskPath(request.pool, request.name);
+    if (await exists(target)) {
+      throw new ConflictError(
+        `Disk ${request.name} already exists in pool ${request.pool.name}`,
+      );
+    }
+    const [info] = await this.info(source);
+    if (info['full-backing-filename'] || info['backing-filename']) {
+      throw new InputError(
+        `Import source ${source} must be a standalone image`,
+      );
+    }
+    const tmp = `${target}.partial`;
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await runCommand(
+      [
+        'qemu-img',
+        'convert',
+        '-q',
+        '-f',
+        info.format,
+        '-O',
+        'qcow2',
+        source,
+        tmp,
+      ],
+      { timeoutMs: 60 * 60_000 },
+    );
+    await this.writeMeta(target, {
+      deploymentId: request.deploymentId,
+      createdAt: new Date().toISOString(),
+      source,
+      mode: 'import',
+    });
+    await fs.rename(tmp, target);
+    return this.describe(target);
+  }
+
+  async readMeta(file: string): Promise<DiskMeta | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.metaPath(file), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async writeMeta(file: string, meta: DiskMeta) {
+    await fs.writeFile(
+      this.metaPath(file),
+      `${JSON.stringify(meta, null, 2)}\n`,
+    );
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
