@@ -122,7 +122,7 @@ describe('LibvirtDriver on real libvirt', () => {
         waitForBoot(driver, names.twinA),
         waitForBoot(driver, names.twinB),
       ]);
-      timings['bootTwoInParallel'] = Date.now() - start;
+      timings.bootTwoInParallel = Date.now() - start;
     });
 
     it('boots a linked clone of the template that answers HTTP inside its fence', async () => {
@@ -202,7 +202,7 @@ describe('LibvirtDriver on real libvirt', () => {
         });
         ws.once('error', reject);
       });
-      timings['rfbHandshake'] = Date.now() - start;
+      timings.rfbHandshake = Date.now() - start;
       expect(version).toBe('RFB 003.008\n');
     });
 

@@ -26,9 +26,18 @@ import path from 'node:path';
 import { DiskManager } from './disks/DiskManager';
 import { runCommand } from './exec/runCommand';
 import { FenceManager } from './fences/FenceManager';
-import { checkName, checkPath, HOSTNAME, MAC, SNAPSHOT_NAME } from './names';
+import {
+  checkName,
+  checkPath,
+  hasControlChars,
+  HOSTNAME,
+  MAC,
+  SNAPSHOT_NAME,
+} from './names';
 import { buildDomainXml, parseDomainXml, toPowerState } from './xml/domainXml';
 import { parseXml } from './xml/xml';
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** Settings of the libvirt driver. */
 export interface LibvirtDriverOptions {
@@ -200,8 +209,7 @@ export class LibvirtDriver implements HypervisorDriver {
     if (request.boot.type === 'kernel') {
       checkPath('kernel', request.boot.kernel);
       if (request.boot.initrd) checkPath('initrd', request.boot.initrd);
-      // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-      if (request.boot.cmdline && /[\0-\x1f]/.test(request.boot.cmdline)) {
+      if (request.boot.cmdline && hasControlChars(request.boot.cmdline)) {
         throw new InputError('Invalid kernel command line');
       }
     }
@@ -359,9 +367,8 @@ export class LibvirtDriver implements HypervisorDriver {
     const name = checkName('snapshot name', request.name, SNAPSHOT_NAME);
     const args = ['snapshot-create-as', machine, name];
     if (request.description) {
-      // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
       if (
-        /[\0-\x1f]/.test(request.description) ||
+        hasControlChars(request.description) ||
         request.description.length > 500
       ) {
         throw new InputError('Invalid snapshot description');
@@ -471,5 +478,3 @@ function randomMac(): string {
     .map(x => x.toString(16).padStart(2, '0'))
     .join(':')}`;
 }
-
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));

@@ -18,6 +18,12 @@ export const MAC = /^52:54:00(?::[0-9a-f]{2}){3}$/;
 export const IPV4 =
   /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/;
 
+/** Whether a string holds control characters (newlines, NUL, escapes). */
+export function hasControlChars(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
+  return /[\0-\x1f\x7f]/.test(value);
+}
+
 export function checkName(kind: string, value: string, pattern = OBJECT_NAME) {
   if (typeof value !== 'string' || !pattern.test(value)) {
     throw new InputError(
@@ -32,8 +38,7 @@ export function checkPath(kind: string, value: string): string {
   if (
     typeof value !== 'string' ||
     !path.isAbsolute(value) ||
-    // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-    /[\0-\x1f]/.test(value) ||
+    hasControlChars(value) ||
     value.includes(',') ||
     path.normalize(value) !== value
   ) {

@@ -14,6 +14,8 @@ import {
   parseSubnet,
 } from './subnets';
 
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
 type Virsh = (args: string[], timeoutMs?: number) => Promise<string>;
 
 interface Reservation {
@@ -383,5 +385,3 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
-
-const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
