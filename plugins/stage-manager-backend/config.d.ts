@@ -31,6 +31,34 @@ export interface Config {
       };
     };
 
+    /**
+     * Templates managed in app-config. Each is created at startup when no template of that name
+     * exists (an audited action of the plugin itself); existing templates are left as they are.
+     * Relative paths are resolved against the backend's working directory.
+     */
+    templates?: {
+      [name: string]: {
+        title?: string;
+        description?: string;
+        driver: string;
+        baseImage: string;
+        vcpus: number;
+        memoryMiB: number;
+        disks: Array<{
+          name: string;
+          sizeGiB: number;
+          source?: 'base' | 'blank';
+        }>;
+        nics?: Array<{ name: string; network?: 'fence' }>;
+        boot?: {
+          type: 'disk' | 'kernel';
+          kernel?: string;
+          initrd?: string;
+          cmdline?: string;
+        };
+      };
+    };
+
     /** Pool used by stages that name none. Defaults to the only pool when there is one. */
     defaultPool?: string;
 

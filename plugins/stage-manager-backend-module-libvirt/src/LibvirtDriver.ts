@@ -222,10 +222,17 @@ export class LibvirtDriver implements HypervisorDriver {
       );
     }
 
+    // Generated MACs are unique among the project's machines; a given MAC is kept as is
+    // (inside a fence a clone keeps its source's identity).
+    const macsInUse = new Set(
+      (await this.listMachines()).flatMap(m => m.nics.map(n => n.mac)),
+    );
     const nics = [];
     for (const nic of request.nics) {
       checkName('fence name', nic.fence);
-      const mac = nic.mac ?? randomMac();
+      let mac = nic.mac;
+      while (!mac || (!nic.mac && macsInUse.has(mac))) mac = randomMac();
+      macsInUse.add(mac);
       checkName('MAC address', mac, MAC);
       const reservation = await this.#fences.reserve({
         fence: nic.fence,

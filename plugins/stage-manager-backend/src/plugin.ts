@@ -12,6 +12,7 @@ import {
   stageManagerDriversExtensionPoint,
 } from '@internal/plugin-stage-manager-node';
 import { readStageManagerConfig } from './config/StageManagerConfig';
+import { ConsoleProxy } from './console/ConsoleProxy';
 import { DatabaseStageManagerStore } from './database/StageManagerStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
 import { createRouter } from './router/createRouter';
@@ -44,6 +45,8 @@ export const stageManagerPlugin = createBackendPlugin({
         permissions: coreServices.permissions,
         permissionsRegistry: coreServices.permissionsRegistry,
         auditor: coreServices.auditor,
+        auth: coreServices.auth,
+        lifecycle: coreServices.lifecycle,
         catalog: catalogServiceRef,
       },
       async init(deps) {
@@ -84,15 +87,40 @@ export const stageManagerPlugin = createBackendPlugin({
           deps.permissionsRegistry.getPermissionRuleset(deploymentResourceRef),
         );
 
+        // Console websockets. Must come before the REST routes: it subscribes to the server's
+        // upgrades on the first request of any kind (see ConsoleProxy).
+        const consoles = new ConsoleProxy({
+          auth: deps.auth,
+          auditor: deps.auditor,
+          logger: deps.logger,
+          config,
+          store,
+          authorizer: deploymentAuthorizer,
+          drivers,
+        });
+        deps.lifecycle.addShutdownHook(() => consoles.close());
+        deps.httpRouter.use(consoles.upgradeSubscriber());
+
+        const templates = new TemplateService({
+          store,
+          permissions: deps.permissions,
+          auditLog,
+        });
+        const seeded = await templates.ensureConfigured(
+          config.templates,
+          await deps.auth.getOwnServiceCredentials(),
+        );
+        if (seeded.length) {
+          deps.logger.info(
+            `Created templates from app-config: ${seeded.join(', ')}`,
+          );
+        }
+
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
             services,
-            templates: new TemplateService({
-              store,
-              permissions: deps.permissions,
-              auditLog,
-            }),
+            templates,
             configurations: new ConfigurationService({
               store,
               permissions: deps.permissions,

@@ -1,9 +1,12 @@
 import { Config } from '@backstage/config';
+import path from 'node:path';
+import { z } from 'zod';
 import { parseEntityRef } from '@backstage/catalog-model';
 import {
   NAME_PATTERN,
   NAME_PATTERN_DESCRIPTION,
   PoolCapacity,
+  templateInputSchema,
 } from '@internal/plugin-stage-manager-common';
 
 /** A workflow from app-config. */
@@ -36,6 +39,8 @@ export interface StageManagerConfig {
   stages: Map<string, StagePolicyConfig>;
   pools: Map<string, PoolConfig>;
   defaultPool?: string;
+  /** Templates declared in app-config, validated like API input. */
+  templates: Array<z.output<typeof templateInputSchema>>;
 }
 
 export const DEFAULT_WORKFLOW: WorkflowConfig = {
@@ -177,5 +182,32 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
     stages.set(name, { pool, approvers, requiredApprovals });
   }
 
-  return { defaultWorkflow, workflows, stages, pools, defaultPool };
+  const templates: StageManagerConfig['templates'] = [];
+  const templatesConfig = config?.getOptionalConfig('templates');
+  for (const name of templatesConfig?.keys() ?? []) {
+    const raw = templatesConfig!.get(name) as Record<string, any>;
+    const resolve = (p: unknown) =>
+      typeof p === 'string' && p && !path.isAbsolute(p) ? path.resolve(p) : p;
+    const parsed = templateInputSchema.safeParse({
+      ...raw,
+      name,
+      baseImage: resolve(raw.baseImage),
+      boot: raw.boot && {
+        ...raw.boot,
+        kernel: resolve(raw.boot.kernel),
+        initrd: resolve(raw.boot.initrd),
+      },
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(
+        `Invalid config at stageManager.templates.${name}.${issue.path.join(
+          '.',
+        )}: ${issue.message}`,
+      );
+    }
+    templates.push(parsed.data);
+  }
+
+  return { defaultWorkflow, workflows, stages, pools, defaultPool, templates };
 }

@@ -79,6 +79,34 @@ export class TemplateService {
     );
   }
 
+  /**
+   * Creates the templates declared in app-config that do not exist yet. A system action: no
+   * permission check, but audited like any other creation, with the plugin as actor.
+   */
+  async ensureConfigured(
+    inputs: Array<z.output<typeof templateInputSchema>>,
+    credentials: BackstageCredentials,
+  ): Promise<string[]> {
+    const created: string[] = [];
+    for (const input of inputs) {
+      if (await this.deps.store.templates.get(input.name)) continue;
+      await this.deps.auditLog.mutate(
+        { credentials, action: 'template.create', targetKind: 'template' },
+        async stores => {
+          const template = await stores.templates.create({
+            ...input,
+            id: randomUUID(),
+            createdBy: principalRef(credentials),
+            now: nowIso(),
+          });
+          return { result: template, targetId: template.name, after: template };
+        },
+      );
+      created.push(input.name);
+    }
+    return created;
+  }
+
   async update(
     name: string,
     patch: z.output<typeof templatePatchSchema>,
