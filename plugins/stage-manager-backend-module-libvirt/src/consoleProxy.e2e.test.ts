@@ -147,7 +147,8 @@ describe('console through the backend proxy, on a real guest', () => {
     const res = await fetch(`http://${baseUrl}/api/stage-manager/pools`, {
       headers: { Authorization: mockCredentials.user.header() },
     });
-    if (res.status !== 200) throw new Error(`GET /pools answered ${res.status}`);
+    if (res.status !== 200)
+      throw new Error(`GET /pools answered ${res.status}`);
   });
 
   afterAll(async () => {
