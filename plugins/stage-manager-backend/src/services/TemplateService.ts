@@ -65,18 +65,7 @@ export class TemplateService {
       templateCreatePermission,
       credentials,
     );
-    return this.deps.auditLog.mutate(
-      { credentials, action: 'template.create', targetKind: 'template' },
-      async stores => {
-        const template = await stores.templates.create({
-          ...input,
-          id: randomUUID(),
-          createdBy: principalRef(credentials),
-          now: nowIso(),
-        });
-        return { result: template, targetId: template.name, after: template };
-      },
-    );
+    return this.createAudited(input, credentials);
   }
 
   /**
@@ -90,21 +79,28 @@ export class TemplateService {
     const created: string[] = [];
     for (const input of inputs) {
       if (await this.deps.store.templates.get(input.name)) continue;
-      await this.deps.auditLog.mutate(
-        { credentials, action: 'template.create', targetKind: 'template' },
-        async stores => {
-          const template = await stores.templates.create({
-            ...input,
-            id: randomUUID(),
-            createdBy: principalRef(credentials),
-            now: nowIso(),
-          });
-          return { result: template, targetId: template.name, after: template };
-        },
-      );
+      await this.createAudited(input, credentials);
       created.push(input.name);
     }
     return created;
+  }
+
+  private createAudited(
+    input: z.output<typeof templateInputSchema>,
+    credentials: BackstageCredentials,
+  ): Promise<Template> {
+    return this.deps.auditLog.mutate(
+      { credentials, action: 'template.create', targetKind: 'template' },
+      async stores => {
+        const template = await stores.templates.create({
+          ...input,
+          id: randomUUID(),
+          createdBy: principalRef(credentials),
+          now: nowIso(),
+        });
+        return { result: template, targetId: template.name, after: template };
+      },
+    );
   }
 
   async update(
