@@ -1,6 +1,6 @@
 import { AuditEvent, Page } from '@internal/plugin-stage-manager-common';
 import { Knex } from 'knex';
-import { fromJson, PageRequest, toCount, toIso, toJson } from './util';
+import { fromJson, PageRequest, selectPage, toIso, toJson } from './util';
 
 /** Stores the audit log. Append-only. */
 export interface AuditStore {
@@ -56,15 +56,13 @@ export class DatabaseAuditStore implements AuditStore {
     if (options.serviceRef) query.where('service_ref', options.serviceRef);
     if (options.targetKind) query.where('target_kind', options.targetKind);
     if (options.targetId) query.where('target_id', options.targetId);
-    const [count] = await query.clone().count({ count: '*' });
-    const rows = await query
-      .select('*')
-      .orderBy([
+    const { rows, totalCount } = await selectPage<Row>(query, {
+      page: options.page,
+      orderBy: [
         { column: 'at', order: 'desc' },
         { column: 'id', order: 'desc' },
-      ])
-      .limit(options.page.limit)
-      .offset(options.page.offset);
+      ],
+    });
     return {
       items: rows.map(row => ({
         id: row.id,
@@ -77,7 +75,7 @@ export class DatabaseAuditStore implements AuditStore {
         before: fromJson(row.before),
         after: fromJson(row.after),
       })),
-      totalCount: toCount(count),
+      totalCount,
     };
   }
 }

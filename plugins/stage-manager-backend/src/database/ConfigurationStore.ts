@@ -12,9 +12,9 @@ import {
   ColumnFilter,
   fromJson,
   PageRequest,
-  toCount,
   toIso,
   toJson,
+  selectPage,
 } from './util';
 
 /** Stores configurations and their immutable versions. */
@@ -125,13 +125,11 @@ export class DatabaseConfigurationStore implements ConfigurationStore {
     if (options.serviceRef) query.where('service_ref', options.serviceRef);
     if (options.criteria)
       applyCriteria(query, options.criteria, 'configurations');
-    const [count] = await query.clone().count({ count: '*' });
-    const rows = await query
-      .select('*')
-      .orderBy(['service_ref', 'name'])
-      .limit(options.page.limit)
-      .offset(options.page.offset);
-    return { items: rows.map(fromRow), totalCount: toCount(count) };
+    const { rows, totalCount } = await selectPage<Row>(query, {
+      page: options.page,
+      orderBy: ['service_ref', 'name'],
+    });
+    return { items: rows.map(fromRow), totalCount };
   }
 
   async get(id: string): Promise<Configuration | undefined> {
@@ -247,13 +245,11 @@ export class DatabaseConfigurationStore implements ConfigurationStore {
     const query = this.db<VersionRow>('configuration_versions').where({
       configuration_id: id,
     });
-    const [count] = await query.clone().count({ count: '*' });
-    const rows = await query
-      .select('*')
-      .orderBy('version', 'desc')
-      .limit(page.limit)
-      .offset(page.offset);
-    return { items: rows.map(fromVersionRow), totalCount: toCount(count) };
+    const { rows, totalCount } = await selectPage<VersionRow>(query, {
+      page,
+      orderBy: [{ column: 'version', order: 'desc' }],
+    });
+    return { items: rows.map(fromVersionRow), totalCount };
   }
 
   async getVersion(

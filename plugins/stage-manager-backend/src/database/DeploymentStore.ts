@@ -16,6 +16,7 @@ import {
   toCount,
   toIso,
   toIsoOrUndefined,
+  selectPage,
 } from './util';
 
 /** Filters of a deployment list. */
@@ -157,26 +158,26 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       query.where('deployments.configuration_id', options.configurationId);
     }
     if (options.criteria) applyCriteria(query, options.criteria, 'deployments');
-    const [count] = await query.clone().count({ count: '*' });
-    const ids = await query
-      .select('deployments.id')
-      .orderBy([
-        { column: 'deployments.service_ref' },
-        { column: 'deployments.stage' },
+    // Page over ids, then load the page's rows with their lease.
+    const { rows: ids, totalCount } = await selectPage<{ id: string }>(query, {
+      page: options.page,
+      columns: 'deployments.id',
+      orderBy: [
+        'deployments.service_ref',
+        'deployments.stage',
         { column: 'deployments.created_at', order: 'desc' },
-        { column: 'deployments.id' },
-      ])
-      .limit(options.page.limit)
-      .offset(options.page.offset);
-    const order = new Map(ids.map((r: { id: string }, i: number) => [r.id, i]));
+        'deployments.id',
+      ],
+    });
+    const order = new Map(ids.map((r, i) => [r.id, i]));
     const rows: Row[] = ids.length
       ? await this.baseQuery().whereIn(
           'deployments.id',
-          ids.map((r: { id: string }) => r.id),
+          ids.map(r => r.id),
         )
       : [];
     rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-    return { items: await this.withMachines(rows), totalCount: toCount(count) };
+    return { items: await this.withMachines(rows), totalCount };
   }
 
   async get(id: string): Promise<Deployment | undefined> {

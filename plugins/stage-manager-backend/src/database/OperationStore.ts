@@ -12,10 +12,10 @@ import {
   ColumnFilter,
   fromJson,
   PageRequest,
-  toCount,
   toIso,
   toIsoOrUndefined,
   toJson,
+  selectPage,
 } from './util';
 
 /** Stores durable operation records. */
@@ -90,16 +90,14 @@ export class DatabaseOperationStore implements OperationStore {
     if (options.kind) query.where('kind', options.kind);
     if (options.state) query.where('state', options.state);
     if (options.criteria) applyCriteria(query, options.criteria, 'operations');
-    const [count] = await query.clone().count({ count: '*' });
-    const rows = await query
-      .select('*')
-      .orderBy([
+    const { rows, totalCount } = await selectPage<Row>(query, {
+      page: options.page,
+      orderBy: [
         { column: 'created_at', order: 'desc' },
         { column: 'id', order: 'desc' },
-      ])
-      .limit(options.page.limit)
-      .offset(options.page.offset);
-    return { items: rows.map(fromRow), totalCount: toCount(count) };
+      ],
+    });
+    return { items: rows.map(fromRow), totalCount };
   }
 
   async get(id: string): Promise<Operation | undefined> {

@@ -7,7 +7,7 @@ import {
   Template,
 } from '@internal/plugin-stage-manager-common';
 import { Knex } from 'knex';
-import { fromJson, PageRequest, toCount, toIso, toJson } from './util';
+import { fromJson, PageRequest, selectPage, toIso, toJson } from './util';
 
 /** Template fields a caller sets. */
 export type TemplateFields = Omit<
@@ -90,12 +90,11 @@ export class DatabaseTemplateStore implements TemplateStore {
   }
 
   async list(page: PageRequest): Promise<Page<Template>> {
-    const [count] = await this.db('templates').count({ count: '*' });
-    const rows = await this.db<Row>('templates')
-      .orderBy('name')
-      .limit(page.limit)
-      .offset(page.offset);
-    return { items: rows.map(fromRow), totalCount: toCount(count) };
+    const { rows, totalCount } = await selectPage<Row>(this.db('templates'), {
+      page,
+      orderBy: ['name'],
+    });
+    return { items: rows.map(fromRow), totalCount };
   }
 
   async get(name: string): Promise<Template | undefined> {

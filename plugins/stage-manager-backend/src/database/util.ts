@@ -39,6 +39,25 @@ export interface PageRequest {
   offset: number;
 }
 
+/** Sort order of a page: columns, each ascending unless said otherwise. */
+export type OrderBy = Array<
+  string | { column: string; order?: 'asc' | 'desc' }
+>;
+
+/** Runs a filtered query as one page: how many rows match, and the rows of the page. */
+export async function selectPage<TRow>(
+  query: Knex.QueryBuilder,
+  options: { page: PageRequest; orderBy: OrderBy; columns?: string },
+): Promise<{ rows: TRow[]; totalCount: number }> {
+  const [count] = await query.clone().count({ count: '*' });
+  const rows = await query
+    .select(options.columns ?? '*')
+    .orderBy(options.orderBy)
+    .limit(options.page.limit)
+    .offset(options.page.offset);
+  return { rows, totalCount: toCount(count) };
+}
+
 /** A query condition produced by the plugin's permission rules. */
 export type ColumnFilter = StageManagerColumnFilter;
 

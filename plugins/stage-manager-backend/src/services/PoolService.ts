@@ -6,9 +6,10 @@ import { NotFoundError } from '@backstage/errors';
 import {
   Page,
   Pool,
+  PoolCapacity,
   poolReadPermission,
 } from '@internal/plugin-stage-manager-common';
-import { StageManagerConfig } from '../config/StageManagerConfig';
+import { PoolConfig, StageManagerConfig } from '../config/StageManagerConfig';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { PageRequest } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
@@ -39,11 +40,7 @@ export class PoolService {
     const allocated = await this.deps.store.deployments.allocatedByPool();
     const all = [...this.deps.config.pools.values()]
       .sort((a, b) => a.name.localeCompare(b.name))
-      .map(pool => ({
-        ...pool,
-        allocated: allocated.get(pool.name) ?? NONE,
-        driverAvailable: this.deps.drivers.has(pool.driver),
-      }));
+      .map(pool => this.view(pool, allocated));
     return {
       items: all.slice(page.offset, page.offset + page.limit),
       totalCount: all.length,
@@ -58,10 +55,14 @@ export class PoolService {
     );
     const pool = this.deps.config.pools.get(name);
     if (!pool) throw new NotFoundError(`No pool named '${name}'`);
-    const allocated = await this.deps.store.deployments.allocatedByPool();
+    return this.view(pool, await this.deps.store.deployments.allocatedByPool());
+  }
+
+  /** A configured pool with what is allocated on it and whether its driver is installed. */
+  private view(pool: PoolConfig, allocated: Map<string, PoolCapacity>): Pool {
     return {
       ...pool,
-      allocated: allocated.get(name) ?? NONE,
+      allocated: allocated.get(pool.name) ?? NONE,
       driverAvailable: this.deps.drivers.has(pool.driver),
     };
   }
