@@ -1,3 +1,5 @@
+import { HumanDuration } from '@backstage/types';
+
 export interface Config {
   /** Stage Manager: stage workflows, resource pools and stage policies. */
   stageManager?: {
@@ -28,6 +30,25 @@ export interface Config {
         approvers?: string[];
         /** Approvals needed before a promotion or swap into the stage; default 1 with approvers. */
         requiredApprovals?: number;
+        /**
+         * Lease policy of deployments in the stage (ISO 8601 durations such as `P7D`, or
+         * `{ days: 7 }`). Without it, deployments in the stage have no lease.
+         */
+        lease?: {
+          /** Machines are stopped this long after the deployment starts running. */
+          runtime?: string | HumanDuration;
+          /** The deployment is undeployed this long after it starts running. */
+          storage?: string | HumanDuration;
+          /** Extensions never reach beyond this long after the start. */
+          maximum?: string | HumanDuration;
+          /** Owners are notified this long before an expiry; default one day. */
+          warning?: string | HumanDuration;
+        };
+        /**
+         * How long a deployment replaced by a swap is kept, stopped, so the swap can be rolled
+         * back, when the stage has no storage lease. Default seven days.
+         */
+        retiredRetention?: string | HumanDuration;
       };
     };
 
@@ -57,6 +78,21 @@ export interface Config {
           cmdline?: string;
         };
       };
+    };
+
+    /** Approval requests. */
+    approvals?: {
+      /** An approval request that is not decided within this time expires; default `P3D`. */
+      timeout?: string | HumanDuration;
+    };
+
+    /** The lifecycle engine. */
+    operations?: {
+      /**
+       * An operation whose runner has not written a heartbeat for this long is taken over by
+       * another backend instance (the runner died); default `PT30S`.
+       */
+      staleAfter?: string | HumanDuration;
     };
 
     /** Pool used by stages that name none. Defaults to the only pool when there is one. */

@@ -457,6 +457,7 @@ describe('stage-manager backend plugin', () => {
         configurationVersion: 1,
         pool: 'prod',
         state: 'running',
+        role: 'primary',
         machines: [
           {
             name: 'web',

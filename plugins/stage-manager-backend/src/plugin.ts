@@ -3,6 +3,8 @@ import {
   createBackendPlugin,
 } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { stageManagerPermissions } from '@internal/plugin-stage-manager-common';
 import {
   configurationPermissionRules,
@@ -15,6 +17,12 @@ import { readStageManagerConfig } from './config/StageManagerConfig';
 import { ConsoleProxy } from './console/ConsoleProxy';
 import { DatabaseStageManagerStore } from './database/StageManagerStore';
 import { DriverRegistry } from './drivers/DriverRegistry';
+import { ApprovalService } from './lifecycle/ApprovalService';
+import { LeaseService } from './lifecycle/LeaseService';
+import { LifecycleService } from './lifecycle/LifecycleService';
+import { OperationEngine } from './lifecycle/OperationEngine';
+import { operationSignal } from './lifecycle/operationSignal';
+import { Reconciler } from './lifecycle/Reconciler';
 import { createRouter } from './router/createRouter';
 import { AuditLog } from './services/AuditLog';
 import { Authorizer } from './services/Authorizer';
@@ -47,7 +55,10 @@ export const stageManagerPlugin = createBackendPlugin({
         auditor: coreServices.auditor,
         auth: coreServices.auth,
         lifecycle: coreServices.lifecycle,
+        scheduler: coreServices.scheduler,
         catalog: catalogServiceRef,
+        notifications: notificationService,
+        signals: signalsServiceRef,
       },
       async init(deps) {
         drivers.lock();
@@ -116,6 +127,90 @@ export const stageManagerPlugin = createBackendPlugin({
           );
         }
 
+        const engine = new OperationEngine({
+          store,
+          drivers,
+          config,
+          logger: deps.logger,
+          events: {
+            changed: operation => {
+              deps.signals
+                .publish(operationSignal(operation))
+                .catch(error =>
+                  deps.logger.warn(`Could not publish progress: ${error}`),
+                );
+            },
+          },
+        });
+        const approvals = new ApprovalService({
+          store,
+          catalog: deps.catalog,
+          auth: deps.auth,
+          authorizer: deploymentAuthorizer,
+          auditLog,
+          engine,
+          notifications: deps.notifications,
+          logger: deps.logger,
+        });
+        const lifecycle = new LifecycleService({
+          store,
+          config,
+          drivers,
+          services,
+          authorizer: deploymentAuthorizer,
+          auditLog,
+          engine,
+          onApprovalRequested: request => approvals.requested(request),
+        });
+        const leases = new LeaseService({
+          store,
+          config,
+          authorizer: deploymentAuthorizer,
+          auditLog,
+          lifecycle,
+          notifications: deps.notifications,
+          logger: deps.logger,
+        });
+        const reconciler = new Reconciler({
+          store,
+          drivers,
+          config,
+          logger: deps.logger,
+        });
+
+        // Operations survive restarts: every instance resumes unfinished operations whose
+        // runner is gone. Expiries and orphan cleanup run once across instances.
+        deps.lifecycle.addStartupHook(() => engine.resumeAll());
+        deps.lifecycle.addShutdownHook(() => engine.stop());
+        await deps.scheduler.scheduleTask({
+          id: 'stage-manager-resume-operations',
+          scope: 'local',
+          frequency: { seconds: 10 },
+          timeout: { minutes: 1 },
+          initialDelay: { seconds: 10 },
+          fn: () => engine.resumeAll(),
+        });
+        await deps.scheduler.scheduleTask({
+          id: 'stage-manager-expiries',
+          scope: 'global',
+          frequency: { minutes: 1 },
+          timeout: { minutes: 5 },
+          fn: async () => {
+            await approvals.expireDue();
+            await leases.sweep();
+          },
+        });
+        await deps.scheduler.scheduleTask({
+          id: 'stage-manager-reconcile',
+          scope: 'global',
+          frequency: { minutes: 10 },
+          timeout: { minutes: 10 },
+          initialDelay: { minutes: 1 },
+          fn: async () => {
+            await reconciler.run();
+          },
+        });
+
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -139,6 +234,9 @@ export const stageManagerPlugin = createBackendPlugin({
               authorizer: deploymentAuthorizer,
               services,
             }),
+            lifecycle,
+            approvals,
+            leases,
             auditLog,
           }),
         );

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { NAME_PATTERN, NAME_PATTERN_DESCRIPTION } from './names';
 import { normalizeEntityRef } from './entityRefs';
-import { DEPLOYMENT_STATES, OPERATION_KINDS, OPERATION_STATES } from './types';
+import {
+  APPROVAL_STATES,
+  DEPLOYMENT_ROLES,
+  DEPLOYMENT_STATES,
+  OPERATION_KINDS,
+  OPERATION_STATES,
+} from './types';
 
 /**
  * zod schemas of the API's input. The backend validates every request with them; the frontend
@@ -61,6 +67,24 @@ export const bootSettingsSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
+/** @public */
+export const readinessCheckSchema = z
+  .object({
+    http: z
+      .object({
+        port: z.number().int().min(1).max(65535),
+        path: z
+          .string()
+          .max(1024)
+          .regex(/^\/[A-Za-z0-9._~\/?=&%-]*$/, 'must be a URL path starting with /')
+          .default('/'),
+        contains: z.string().min(1).max(200).optional(),
+      })
+      .strict(),
+    timeoutSeconds: z.number().int().min(1).max(3600).optional(),
+  })
+  .strict();
+
 function uniqueNames(items: { name: string }[] | undefined) {
   if (!items) return true;
   return new Set(items.map(i => i.name)).size === items.length;
@@ -87,6 +111,7 @@ const templateFields = {
     .max(8)
     .refine(uniqueNames, 'nic names must be unique'),
   boot: bootSettingsSchema,
+  readiness: readinessCheckSchema.optional(),
 };
 
 /** Body of `POST /templates`. @public */
@@ -196,6 +221,7 @@ export const deploymentListQuerySchema = paginationSchema
     serviceRef: entityRef.optional(),
     stage: name.optional(),
     state: z.enum(DEPLOYMENT_STATES).optional(),
+    role: z.enum(DEPLOYMENT_ROLES).optional(),
   })
   .strict();
 
@@ -223,5 +249,78 @@ export const serviceListQuerySchema = paginationSchema
   .extend({
     /** Case-insensitive text filter on the entity's name and title. */
     search: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** Body of `POST /deployments`: deploy a configuration version into a stage. @public */
+export const deployInputSchema = z
+  .object({
+    configurationId: z.string().uuid('must be a UUID'),
+    /** Defaults to the configuration's latest version. */
+    version: z.number().int().min(1).optional(),
+    stage: name,
+  })
+  .strict();
+
+/** @public */
+export type DeployInput = z.input<typeof deployInputSchema>;
+
+/** Body of `POST /deployments/:id/clone`. @public */
+export const cloneInputSchema = z
+  .object({
+    /** Stage the copy runs in; defaults to the source's stage. */
+    stage: name.optional(),
+    /** `linked` disks share the source's frozen content (seconds); `full` copies it. */
+    mode: z.enum(['linked', 'full']).default('linked'),
+  })
+  .strict();
+
+/** @public */
+export type CloneInput = z.input<typeof cloneInputSchema>;
+
+/** Body of `POST /deployments/:id/promote` and `/demote`. @public */
+export const moveInputSchema = z
+  .object({ comment: z.string().max(2000).optional() })
+  .strict();
+
+/** Body of `POST /deployments/:id/swap`. @public */
+export const swapInputSchema = z
+  .object({
+    /** Stage whose primary deployment this one replaces; defaults to the source's stage. */
+    stage: name.optional(),
+    comment: z.string().max(2000).optional(),
+  })
+  .strict();
+
+/** @public */
+export type SwapInput = z.input<typeof swapInputSchema>;
+
+/** An ISO 8601 duration such as `P3D` or `PT12H`. */
+const isoDuration = z
+  .string()
+  .max(64)
+  .regex(
+    /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/,
+    'must be an ISO 8601 duration such as P3D or PT12H',
+  );
+
+/** Body of `POST /deployments/:id/lease`: extend a lease by a duration, up to its maximum. @public */
+export const leaseExtendSchema = z
+  .object({ extendBy: isoDuration })
+  .strict();
+
+/** @public */
+export type LeaseExtendInput = z.input<typeof leaseExtendSchema>;
+
+/** Body of `POST /approvals/:id/approve` and `/reject`. @public */
+export const approvalDecisionSchema = z
+  .object({ comment: z.string().max(2000).optional() })
+  .strict();
+
+/** @public */
+export const approvalListQuerySchema = paginationSchema
+  .extend({
+    serviceRef: entityRef.optional(),
+    state: z.enum(APPROVAL_STATES).optional(),
   })
   .strict();

@@ -30,6 +30,16 @@ export interface NicSpec {
   network: 'fence';
 }
 
+/**
+ * A readiness check: an HTTP GET from inside the deployment's fence to the machine's address
+ * must answer 2xx (and contain `contains`, when given). @public
+ */
+export interface ReadinessCheck {
+  http: { port: number; path: string; contains?: string };
+  /** How long to wait for it after start; default 180 s. */
+  timeoutSeconds?: number;
+}
+
 /** A machine template shared across services. @public */
 export interface Template {
   id: string;
@@ -45,6 +55,8 @@ export interface Template {
   disks: DiskSpec[];
   nics: NicSpec[];
   boot: BootSettings;
+  /** How Stage Manager knows a machine of this template is up, beyond the driver's power state. */
+  readiness?: ReadinessCheck;
   /** Incremented on every update. */
   revision: number;
   createdAt: string;
@@ -138,6 +150,18 @@ export const DEPLOYMENT_STATES = [
 /** @public */
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 
+/**
+ * The role of a deployment in its stage: each stage has at most one `primary` (what the stage
+ * runs), any number of `copy` deployments (clones for patch testing), and `retired` ones (replaced
+ * by a swap, kept stopped until their storage lease ends so the swap can be rolled back).
+ *
+ * @public
+ */
+export const DEPLOYMENT_ROLES = ['primary', 'copy', 'retired'] as const;
+
+/** @public */
+export type DeploymentRole = (typeof DEPLOYMENT_ROLES)[number];
+
 /** A machine of a deployment. @public */
 export interface DeploymentMachine {
   name: string;
@@ -159,6 +183,7 @@ export interface Deployment {
   configurationVersion: number;
   pool: string;
   state: DeploymentState;
+  role: DeploymentRole;
   /** Name of the deployment's fenced network, once created. */
   fence?: string;
   /** Deployment this one was cloned from, if any. */
@@ -218,6 +243,7 @@ export type OperationKind = (typeof OPERATION_KINDS)[number];
 /** @public */
 export const OPERATION_STATES = [
   'queued',
+  'awaiting-approval',
   'running',
   'succeeded',
   'failed',
@@ -239,6 +265,8 @@ export type OperationStepState =
 /** A step of an operation. @public */
 export interface OperationStep {
   name: string;
+  /** What the step does, for people. */
+  title?: string;
   state: OperationStepState;
   startedAt?: string;
   finishedAt?: string;
@@ -254,7 +282,14 @@ export interface Operation {
   serviceRef: string;
   /** Stage of the deployment the operation acts on. */
   stage?: string;
+  /** The deployment the operation acts on (the source of a clone, promote, demote or swap). */
   deploymentId?: string;
+  /** The deployment the operation creates (deploy, clone, promote, demote, swap across stages). */
+  targetDeploymentId?: string;
+  /** Stage the operation moves or copies into (deploy, clone, promote, demote, swap). */
+  targetStage?: string;
+  /** The approval request gating the operation, when its target stage requires approvals. */
+  approvalRequestId?: string;
   /** Kind-specific parameters (target stage, clone mode, ...). */
   params: Record<string, unknown>;
   state: OperationState;
@@ -280,4 +315,57 @@ export interface AuditEvent {
   serviceRef?: string;
   before?: unknown;
   after?: unknown;
+}
+
+/** @public */
+export const APPROVAL_STATES = [
+  'pending',
+  'approved',
+  'rejected',
+  'expired',
+  'cancelled',
+] as const;
+
+/** @public */
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
+
+/** An approval or rejection of an approval request. @public */
+export interface ApprovalVote {
+  actor: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  createdAt: string;
+}
+
+/** A request for approval before something moves into a stage. @public */
+export interface ApprovalRequest {
+  id: string;
+  operationId: string;
+  serviceRef: string;
+  /** The stage the operation moves into. */
+  stage: string;
+  state: ApprovalState;
+  requiredApprovals: number;
+  /** Group or user refs whose members may approve. */
+  approvers: string[];
+  requestedBy: string;
+  votes: ApprovalVote[];
+  createdAt: string;
+  expiresAt?: string;
+  decidedAt?: string;
+}
+
+/** The lease of a deployment. Stages without lease policy give their deployments none. @public */
+export interface Lease {
+  deploymentId: string;
+  /** When the machines are stopped. */
+  runtimeExpiresAt?: string;
+  /** When the deployment is undeployed. */
+  storageExpiresAt?: string;
+  /** No extension goes beyond this. */
+  maxExpiresAt?: string;
+  /** When the owner was warned of the next expiry. */
+  warnedAt?: string;
+  createdAt: string;
+  updatedAt: string;
 }

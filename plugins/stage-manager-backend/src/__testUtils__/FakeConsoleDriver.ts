@@ -89,6 +89,9 @@ export class FakeConsoleDriver implements HypervisorDriver {
   deleteSnapshot() {
     return notImplemented('deleteSnapshot');
   }
+  freezeMachineDisks() {
+    return notImplemented('freezeMachineDisks');
+  }
   listInventory() {
     return notImplemented('listInventory');
   }

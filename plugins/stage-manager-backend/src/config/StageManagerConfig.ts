@@ -1,4 +1,5 @@
-import { Config } from '@backstage/config';
+import { Config, readDurationFromConfig } from '@backstage/config';
+import { durationToMilliseconds } from '@backstage/types';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseEntityRef } from '@backstage/catalog-model';
@@ -16,11 +17,26 @@ export interface WorkflowConfig {
   stages: string[];
 }
 
+/** Lease policy of a stage, in milliseconds. */
+export interface LeasePolicyConfig {
+  /** Machines are stopped this long after the deployment starts running. */
+  runtimeMs?: number;
+  /** The deployment is undeployed this long after it starts running. */
+  storageMs?: number;
+  /** Extensions never go beyond this long after the start. */
+  maximumMs?: number;
+  /** Owners are warned this long before an expiry. */
+  warningMs: number;
+}
+
 /** Policy of a stage from app-config. */
 export interface StagePolicyConfig {
   pool?: string;
   approvers?: string[];
   requiredApprovals?: number;
+  lease?: LeasePolicyConfig;
+  /** How long a deployment replaced by a swap is kept (stopped) when the stage has no storage lease. */
+  retiredRetentionMs?: number;
 }
 
 /** A resource pool from app-config. */
@@ -41,6 +57,21 @@ export interface StageManagerConfig {
   defaultPool?: string;
   /** Templates declared in app-config, validated like API input. */
   templates: Array<z.output<typeof templateInputSchema>>;
+  /** Approval requests expire (and fail their operation) this long after they are made. */
+  approvalTimeoutMs: number;
+  /** A replica's operation whose heartbeat is older than this is taken over by another. */
+  operationStaleMs: number;
+  /** How often a running operation's heartbeat is written. */
+  operationHeartbeatMs: number;
+}
+
+function durationMs(config: Config, key: string): number | undefined {
+  if (!config.has(key)) return undefined;
+  const ms = durationToMilliseconds(readDurationFromConfig(config, { key }));
+  if (!(ms > 0)) {
+    throw new Error(`Invalid config at ${key}: must be a positive duration`);
+  }
+  return ms;
 }
 
 export const DEFAULT_WORKFLOW: WorkflowConfig = {
@@ -179,7 +210,47 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
         `Invalid config at ${key}.requiredApprovals: must be a whole number >= 0`,
       );
     }
-    stages.set(name, { pool, approvers, requiredApprovals });
+    let lease: LeasePolicyConfig | undefined;
+    const leaseConfig = stage.getOptionalConfig('lease');
+    if (leaseConfig) {
+      const ms = (k: string) => {
+        try {
+          return durationMs(leaseConfig, k);
+        } catch (error) {
+          throw new Error(
+            `Invalid config at ${key}.lease.${k}: ${(error as Error).message}`,
+          );
+        }
+      };
+      lease = {
+        runtimeMs: ms('runtime'),
+        storageMs: ms('storage'),
+        maximumMs: ms('maximum'),
+        warningMs: ms('warning') ?? 24 * 3600_000,
+      };
+      if (
+        lease.runtimeMs &&
+        lease.storageMs &&
+        lease.storageMs < lease.runtimeMs
+      ) {
+        throw new Error(
+          `Invalid config at ${key}.lease.storage: must not be shorter than runtime`,
+        );
+      }
+      const longest = Math.max(lease.runtimeMs ?? 0, lease.storageMs ?? 0);
+      if (lease.maximumMs && lease.maximumMs < longest) {
+        throw new Error(
+          `Invalid config at ${key}.lease.maximum: must not be shorter than runtime and storage`,
+        );
+      }
+    }
+    stages.set(name, {
+      pool,
+      approvers,
+      requiredApprovals,
+      lease,
+      retiredRetentionMs: durationMs(stage, 'retiredRetention'),
+    });
   }
 
   const templates: StageManagerConfig['templates'] = [];
@@ -209,5 +280,18 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
     templates.push(parsed.data);
   }
 
-  return { defaultWorkflow, workflows, stages, pools, defaultPool, templates };
+  const duration = (key: string, fallbackMs: number) =>
+    (config ? durationMs(config, key) : undefined) ?? fallbackMs;
+  const operationStaleMs = duration('operations.staleAfter', 30_000);
+  return {
+    defaultWorkflow,
+    workflows,
+    stages,
+    pools,
+    defaultPool,
+    templates,
+    approvalTimeoutMs: duration('approvals.timeout', 3 * 24 * 3600_000),
+    operationStaleMs,
+    operationHeartbeatMs: Math.max(200, Math.floor(operationStaleMs / 6)),
+  };
 }

@@ -373,6 +373,7 @@ describe('ConsoleProxy', () => {
           configurationId,
           configurationVersion: 1,
           state: 'running',
+          role: 'primary',
           createdBy: ADMIN,
           createdAt: now,
         });

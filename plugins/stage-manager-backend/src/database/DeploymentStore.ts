@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   Deployment,
   DeploymentMachine,
+  DeploymentRole,
   DeploymentState,
   Page,
   PoolCapacity,
@@ -26,6 +27,7 @@ export interface DeploymentFilter {
   serviceRefs?: string[];
   stage?: string;
   state?: DeploymentState;
+  role?: DeploymentRole;
   configurationId?: string;
   criteria?: PermissionCriteria<ColumnFilter>;
 }
@@ -40,6 +42,16 @@ export interface DeploymentStore {
     deployment: Omit<Deployment, 'updatedAt' | 'leaseExpiresAt'>,
   ): Promise<Deployment>;
   setState(id: string, state: DeploymentState, now: string): Promise<void>;
+  setRole(id: string, role: DeploymentRole, now: string): Promise<void>;
+  setFence(id: string, fence: string, now: string): Promise<void>;
+  /** Records a machine's driver handle and last known power state. */
+  setMachine(
+    deploymentId: string,
+    name: string,
+    patch: { driverRef?: string; state?: string },
+  ): Promise<void>;
+  /** The primary deployment of a stage (not undeployed), if any. */
+  findPrimary(serviceRef: string, stage: string): Promise<Deployment | undefined>;
   /**
    * Moves a deployment to `to` if the lifecycle allows it from its current state. Atomic: of two
    * concurrent conflicting transitions exactly one succeeds; the other gets a ConflictError.
@@ -61,6 +73,7 @@ type Row = {
   configuration_version: number;
   pool: string;
   state: DeploymentState;
+  role: DeploymentRole;
   fence: string | null;
   cloned_from: string | null;
   created_by: string;
@@ -122,6 +135,7 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       configurationVersion: row.configuration_version,
       pool: row.pool,
       state: row.state,
+      role: row.role,
       fence: row.fence ?? undefined,
       clonedFrom: row.cloned_from ?? undefined,
       machines: byDeployment.get(row.id) ?? [],
@@ -154,6 +168,7 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       query.whereIn('deployments.service_ref', options.serviceRefs);
     if (options.stage) query.where('deployments.stage', options.stage);
     if (options.state) query.where('deployments.state', options.state);
+    if (options.role) query.where('deployments.role', options.role);
     if (options.configurationId) {
       query.where('deployments.configuration_id', options.configurationId);
     }
@@ -196,6 +211,7 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       configuration_version: deployment.configurationVersion,
       pool: deployment.pool,
       state: deployment.state,
+      role: deployment.role,
       fence: deployment.fence ?? null,
       cloned_from: deployment.clonedFrom ?? null,
       created_by: deployment.createdBy,
@@ -224,6 +240,55 @@ export class DatabaseDeploymentStore implements DeploymentStore {
       .where({ id })
       .update({ state, updated_at: now });
     if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+  }
+
+  async setRole(id: string, role: DeploymentRole, now: string) {
+    const updated = await this.db('deployments')
+      .where({ id })
+      .update({ role, updated_at: now });
+    if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+  }
+
+  async setFence(id: string, fence: string, now: string) {
+    const updated = await this.db('deployments')
+      .where({ id })
+      .update({ fence, updated_at: now });
+    if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+  }
+
+  async setMachine(
+    deploymentId: string,
+    name: string,
+    patch: { driverRef?: string; state?: string },
+  ) {
+    const update: Record<string, string> = {};
+    if (patch.driverRef !== undefined) update.driver_ref = patch.driverRef;
+    if (patch.state !== undefined) update.state = patch.state;
+    if (Object.keys(update).length === 0) return;
+    const updated = await this.db('deployment_machines')
+      .where({ deployment_id: deploymentId, name })
+      .update(update);
+    if (updated === 0) {
+      throw new NotFoundError(
+        `No machine '${name}' in deployment '${deploymentId}'`,
+      );
+    }
+  }
+
+  async findPrimary(
+    serviceRef: string,
+    stage: string,
+  ): Promise<Deployment | undefined> {
+    const row = await this.baseQuery()
+      .where({
+        'deployments.service_ref': serviceRef,
+        'deployments.stage': stage,
+        'deployments.role': 'primary',
+      })
+      .whereNot('deployments.state', 'undeployed')
+      .orderBy('deployments.created_at', 'desc')
+      .first();
+    return row ? (await this.withMachines([row]))[0] : undefined;
   }
 
   async transition(

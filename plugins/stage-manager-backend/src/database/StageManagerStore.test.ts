@@ -278,6 +278,7 @@ describe('DatabaseStageManagerStore', () => {
         configurationId: configuration.id,
         configurationVersion: 1,
         machines,
+        role: 'primary' as const,
         createdBy: 'user:default/ann',
         createdAt: NOW,
       };
@@ -378,6 +379,7 @@ describe('DatabaseStageManagerStore', () => {
         configurationVersion: 1,
         pool: 'lab',
         state: 'pending',
+        role: 'primary',
         machines: [],
         createdBy: 'user:default/ann',
         createdAt: NOW,

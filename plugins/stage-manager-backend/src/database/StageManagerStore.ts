@@ -1,11 +1,13 @@
 import { DatabaseService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
+import { ApprovalStore, DatabaseApprovalStore } from './ApprovalStore';
 import { AuditStore, DatabaseAuditStore } from './AuditStore';
 import {
   ConfigurationStore,
   DatabaseConfigurationStore,
 } from './ConfigurationStore';
 import { DatabaseDeploymentStore, DeploymentStore } from './DeploymentStore';
+import { DatabaseLeaseStore, LeaseStore } from './LeaseStore';
 import { applyDatabaseMigrations } from './migrations';
 import { DatabaseOperationStore, OperationStore } from './OperationStore';
 import { DatabaseTemplateStore, TemplateStore } from './TemplateStore';
@@ -16,6 +18,8 @@ export interface Stores {
   configurations: ConfigurationStore;
   deployments: DeploymentStore;
   operations: OperationStore;
+  approvals: ApprovalStore;
+  leases: LeaseStore;
   audit: AuditStore;
 }
 
@@ -30,6 +34,8 @@ function storesOn(db: Knex | Knex.Transaction): Stores {
     configurations: DatabaseConfigurationStore.create(db),
     deployments: DatabaseDeploymentStore.create(db),
     operations: DatabaseOperationStore.create(db),
+    approvals: DatabaseApprovalStore.create(db),
+    leases: DatabaseLeaseStore.create(db),
     audit: DatabaseAuditStore.create(db),
   };
 }
@@ -39,6 +45,8 @@ export class DatabaseStageManagerStore implements StageManagerStore {
   readonly configurations: ConfigurationStore;
   readonly deployments: DeploymentStore;
   readonly operations: OperationStore;
+  readonly approvals: ApprovalStore;
+  readonly leases: LeaseStore;
   readonly audit: AuditStore;
 
   private constructor(private readonly db: Knex) {
@@ -47,6 +55,8 @@ export class DatabaseStageManagerStore implements StageManagerStore {
     this.configurations = stores.configurations;
     this.deployments = stores.deployments;
     this.operations = stores.operations;
+    this.approvals = stores.approvals;
+    this.leases = stores.leases;
     this.audit = stores.audit;
   }
 

@@ -4,6 +4,7 @@ import {
   DiskSpec,
   NicSpec,
   Page,
+  ReadinessCheck,
   Template,
 } from '@internal/plugin-stage-manager-common';
 import { Knex } from 'knex';
@@ -41,6 +42,7 @@ type Row = {
   disks: string;
   nics: string;
   boot: string;
+  readiness: string | null;
   revision: number;
   created_by: string;
   created_at: Date | string;
@@ -60,6 +62,7 @@ function fromRow(row: Row): Template {
     disks: fromJson<DiskSpec[]>(row.disks)!,
     nics: fromJson<NicSpec[]>(row.nics)!,
     boot: fromJson<BootSettings>(row.boot)!,
+    readiness: fromJson<ReadinessCheck>(row.readiness),
     revision: row.revision,
     createdBy: row.created_by,
     createdAt: toIso(row.created_at),
@@ -79,6 +82,7 @@ function toFields(fields: TemplateFields) {
     disks: toJson(fields.disks),
     nics: toJson(fields.nics),
     boot: toJson(fields.boot),
+    readiness: toJson(fields.readiness),
   };
 }
 

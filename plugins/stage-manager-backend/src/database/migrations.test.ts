@@ -14,6 +14,7 @@ const TABLES = [
   'deployments',
   'deployment_machines',
   'operations',
+  'operation_locks',
   'leases',
   'approval_requests',
   'approval_votes',

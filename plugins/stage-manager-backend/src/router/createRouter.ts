@@ -1,7 +1,14 @@
 import { HttpAuthService } from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
+  approvalDecisionSchema,
+  approvalListQuerySchema,
   auditListQuerySchema,
+  cloneInputSchema,
+  deployInputSchema,
+  leaseExtendSchema,
+  moveInputSchema,
+  swapInputSchema,
   configurationInputSchema,
   configurationListQuerySchema,
   configurationPatchSchema,
@@ -18,6 +25,9 @@ import {
 import express, { ErrorRequestHandler } from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
+import { ApprovalService } from '../lifecycle/ApprovalService';
+import { LeaseService } from '../lifecycle/LeaseService';
+import { LifecycleService } from '../lifecycle/LifecycleService';
 import { AuditLog } from '../services/AuditLog';
 import { ConfigurationService } from '../services/ConfigurationService';
 import { DeploymentService } from '../services/DeploymentService';
@@ -34,6 +44,7 @@ const versionParams = z.object({
   id: z.string().uuid('must be a UUID'),
   version: z.coerce.number().int().min(1),
 });
+const emptyBody = z.object({}).strict();
 const entityParams = z.object({
   kind: z.string().min(1).max(63),
   namespace: z.string().min(1).max(63),
@@ -59,6 +70,9 @@ export async function createRouter(deps: {
   configurations: ConfigurationService;
   pools: PoolService;
   deployments: DeploymentService;
+  lifecycle: LifecycleService;
+  approvals: ApprovalService;
+  leases: LeaseService;
   auditLog: AuditLog;
 }): Promise<express.Router> {
   const { httpAuth } = deps;
@@ -229,6 +243,101 @@ export async function createRouter(deps: {
     const { id } = parseInput(idParams, req.params, 'path');
     res.json(await deps.deployments.get(id, await httpAuth.credentials(req)));
   });
+
+  // Lifecycle: every request is recorded as an operation and answered with 202.
+
+  router.post('/deployments', async (req, res) => {
+    const input = parseInput(deployInputSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.lifecycle.deploy(input, credentials));
+  });
+
+  router.post('/deployments/:id/clone', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(cloneInputSchema, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.lifecycle.clone(id, input, credentials));
+  });
+
+  for (const kind of ['promote', 'demote'] as const) {
+    router.post(`/deployments/:id/${kind}`, async (req, res) => {
+      const { id } = parseInput(idParams, req.params, 'path');
+      const input = parseInput(moveInputSchema, req.body ?? {}, 'body');
+      const credentials = await httpAuth.credentials(req);
+      res.status(202).json(await deps.lifecycle[kind](id, input, credentials));
+    });
+  }
+
+  router.post('/deployments/:id/swap', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(swapInputSchema, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.lifecycle.swap(id, input, credentials));
+  });
+
+  for (const kind of ['start', 'stop'] as const) {
+    router.post(`/deployments/:id/${kind}`, async (req, res) => {
+      const { id } = parseInput(idParams, req.params, 'path');
+      parseInput(emptyBody, req.body ?? {}, 'body');
+      const credentials = await httpAuth.credentials(req);
+      res.status(202).json(await deps.lifecycle[kind](id, credentials));
+    });
+  }
+
+  router.delete('/deployments/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.lifecycle.undeploy(id, credentials));
+  });
+
+  router.get('/deployments/:id/lease', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.leases.get(id, await httpAuth.credentials(req)));
+  });
+
+  router.post('/deployments/:id/lease', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const { extendBy } = parseInput(leaseExtendSchema, req.body, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.json(await deps.leases.extend(id, extendBy, credentials));
+  });
+
+  // Approvals
+
+  router.get('/approvals', async (req, res) => {
+    const { limit, offset, ...filter } = parseInput(
+      approvalListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.approvals.list(
+        { page: { limit, offset }, ...filter },
+        credentials,
+      ),
+    );
+  });
+
+  router.get('/approvals/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.approvals.get(id, await httpAuth.credentials(req)));
+  });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    router.post(`/approvals/:id/${decision}`, async (req, res) => {
+      const { id } = parseInput(idParams, req.params, 'path');
+      const { comment } = parseInput(
+        approvalDecisionSchema,
+        req.body ?? {},
+        'body',
+      );
+      const credentials = await httpAuth.credentials(req);
+      res.json(
+        await deps.approvals.decide(id, decision, comment, credentials),
+      );
+    });
+  }
 
   router.get('/operations', async (req, res) => {
     const { limit, offset, ...filter } = parseInput(
