@@ -1,4 +1,4 @@
-import { InputError } from '@backstage/errors';
+import { ConflictError, InputError } from '@backstage/errors';
 import childProcess from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,6 +14,9 @@ import {
   waitForBoot,
   writeMarker,
 } from './__testUtils__/guest';
+import { OBJECT_NAME } from './names';
+import { overlayDiskName } from './disks/freezeMachineDisks';
+import { parseDomainXml } from './xml/domainXml';
 
 jest.setTimeout(180_000);
 
@@ -25,6 +28,8 @@ describe('LibvirtDriver on real libvirt', () => {
   assertGuestBuilt();
   const { driver, pool, root, prefix } = createTestDriver();
   const deploymentId = randomUUID();
+  /** The freeze tests own their objects apart, and remove them before the inventory test. */
+  const freezeDeploymentId = randomUUID();
   const names = {
     fenceA: `${prefix}-fa`,
     fenceB: `${prefix}-fb`,
@@ -41,8 +46,8 @@ describe('LibvirtDriver on real libvirt', () => {
     cmdline: 'console=tty0 console=ttyS0 quiet',
   };
 
-  async function cleanup() {
-    const inventory = await driver.listInventory({ deploymentId });
+  async function cleanup(owner = deploymentId) {
+    const inventory = await driver.listInventory({ deploymentId: owner });
     for (const m of inventory.machines) {
       await driver.undefineMachine({ name: m.name });
     }
@@ -53,7 +58,8 @@ describe('LibvirtDriver on real libvirt', () => {
     for (const d of disks) {
       await driver.deleteDisk({ pool, disk: d.name }).catch(() => undefined);
     }
-    for (const d of (await driver.listInventory({ deploymentId })).disks) {
+    for (const d of (await driver.listInventory({ deploymentId: owner }))
+      .disks) {
       await driver.deleteDisk({ pool, disk: d.name });
     }
     for (const f of inventory.fences) {
@@ -63,6 +69,7 @@ describe('LibvirtDriver on real libvirt', () => {
 
   afterAll(async () => {
     await cleanup();
+    await cleanup(freezeDeploymentId);
     fs.rmSync(root, { recursive: true, force: true });
     // eslint-disable-next-line no-console
     console.log(
@@ -216,6 +223,303 @@ describe('LibvirtDriver on real libvirt', () => {
       expect(await driver.getConsoleEndpoints({ name: names.twinB })).toEqual(
         [],
       );
+    });
+  });
+
+  describe('freezing machine disks', () => {
+    const frozen = {
+      fence1: `${prefix}-ff1`,
+      fence2: `${prefix}-ff2`,
+      running: `${prefix}-frun`,
+      clone: `${prefix}-fclone`,
+      stopped: `${prefix}-fstop`,
+      leftover: `${prefix}-fleft`,
+    };
+    const FROZEN_MAC = '52:54:00:5a:22:01';
+    const FROZEN_IP = '10.79.0.10';
+    const owner = freezeDeploymentId;
+    const poolFile = (disk: string) =>
+      path.join(pool.location.path, `${disk}.qcow2`);
+    const curl = ['curl', '-s', '--max-time', '10', `http://${FROZEN_IP}/`];
+    const bootLines = (machine: string) =>
+      fs
+        .readFileSync(driver.serialLogPath(machine), 'utf8')
+        .split('\n')
+        .filter(l => l.includes('STAGE-MANAGER-BOOTED')).length;
+    const ownedDisks = async () =>
+      (await driver.listInventory({ deploymentId: owner })).disks
+        .map(d => ({
+          name: d.name,
+          backingChain: d.backingChain,
+          deploymentId: d.deploymentId,
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const layer = `${frozen.running}-root`;
+    const overlay = overlayDiskName(layer, 'op1');
+
+    async function defineFrozenMachine(
+      name: string,
+      diskPath: string,
+      fence?: string,
+    ) {
+      await driver.defineMachine({
+        name,
+        deploymentId: owner,
+        hostname: name,
+        vcpus: 1,
+        memoryMiB: 192,
+        disks: [{ name: 'root', path: diskPath }],
+        nics: fence
+          ? [{ name: 'eth0', fence, mac: FROZEN_MAC, ip: FROZEN_IP }]
+          : [],
+        boot: kernelBoot,
+      });
+    }
+
+    beforeAll(async () => {
+      for (const fence of [frozen.fence1, frozen.fence2]) {
+        await driver.createFence({
+          name: fence,
+          deploymentId: owner,
+          subnet: '10.79.0.0/24',
+        });
+      }
+      const layerDisk = await driver.createDisk({
+        pool,
+        name: layer,
+        sizeGiB: 1,
+        source: guest.baseImage,
+        mode: 'linked',
+        deploymentId: owner,
+      });
+      await writeMarker(layerDisk.path, 'frozen-marker');
+      await defineFrozenMachine(frozen.running, layerDisk.path, frozen.fence1);
+      await driver.startMachine({ name: frozen.running });
+      await waitForBoot(driver, frozen.running);
+    });
+
+    afterAll(() => cleanup(owner));
+
+    it('derives valid, distinct overlay names, shortened with a hash when needed', () => {
+      const long = `sm-${'a'.repeat(40)}-${'b'.repeat(6)}`;
+      expect(overlayDiskName('sm-x-root', 'op1')).toBe('sm-x-root-op1');
+      const overlays = [
+        overlayDiskName(long, 'abcdefghijkl'),
+        overlayDiskName(long, 'abcdefghijk'),
+        overlayDiskName(`${long}c`, 'abcdefghijkl'),
+      ];
+      for (const name of overlays) expect(name).toMatch(OBJECT_NAME);
+      expect(new Set(overlays).size).toBe(3);
+      expect(overlays[0]).toBe(overlayDiskName(long, 'abcdefghijkl'));
+      expect(overlays[0]).toMatch(/^sm-a+-[0-9a-f]{8}-abcdefghijkl$/);
+    });
+
+    it('freezes a running machine live: it runs on, on a new overlay above an immutable layer', async () => {
+      const layers = await timed('freeze:running', () =>
+        driver.freezeMachineDisks({ name: frozen.running, pool, tag: 'op1' }),
+      );
+      expect(layers).toEqual([{ disk: 'root', layer, path: poolFile(layer) }]);
+
+      // Still running, never restarted, on the overlay, and the guest still answers.
+      const machine = await driver.getMachine({ name: frozen.running });
+      expect(machine.state).toBe('running');
+      expect(machine.disks).toEqual([
+        { name: 'root', path: poolFile(overlay) },
+      ]);
+      expect(bootLines(frozen.running)).toBe(1);
+      const { stdout } = await driver.execInFence({
+        fence: frozen.fence1,
+        command: curl,
+      });
+      expect(stdout).toBe(
+        `hello from ${frozen.running} marker=frozen-marker\n`,
+      );
+
+      // The persistent definition names the overlay too (a later start keeps using it).
+      const persistent = parseDomainXml(
+        await driver.virsh(['dumpxml', '--inactive', frozen.running]),
+        'stopped',
+      );
+      expect(persistent.disks).toEqual([
+        { name: 'root', path: poolFile(overlay) },
+      ]);
+
+      // Both files belong to the deployment; the overlay has its sidecar.
+      expect(await ownedDisks()).toEqual([
+        {
+          name: layer,
+          backingChain: [guest.baseImage],
+          deploymentId: owner,
+        },
+        {
+          name: overlay,
+          backingChain: [poolFile(layer), guest.baseImage],
+          deploymentId: owner,
+        },
+      ]);
+      expect(
+        JSON.parse(
+          fs.readFileSync(
+            path.join(pool.location.path, `${overlay}.meta.json`),
+            'utf8',
+          ),
+        ),
+      ).toMatchObject({ deploymentId: owner, mode: 'linked', source: layer });
+
+      // The layer cannot go while the overlay needs it.
+      await expect(driver.deleteDisk({ pool, disk: layer })).rejects.toThrow(
+        ConflictError,
+      );
+
+      // The same tag again: the same layer, no second overlay.
+      expect(
+        await timed('freeze:repeat', () =>
+          driver.freezeMachineDisks({ name: frozen.running, pool, tag: 'op1' }),
+        ),
+      ).toEqual(layers);
+      expect((await ownedDisks()).map(d => d.name)).toEqual([layer, overlay]);
+      expect((await driver.getMachine({ name: frozen.running })).disks).toEqual(
+        [{ name: 'root', path: poolFile(overlay) }],
+      );
+    });
+
+    it('boots a linked clone of the layer in a second fence, and the frozen machine keeps its overlay across stop and start', async () => {
+      const clone = await driver.createDisk({
+        pool,
+        name: `${frozen.clone}-root`,
+        sizeGiB: 1,
+        source: layer,
+        mode: 'linked',
+        deploymentId: owner,
+      });
+      expect(clone.backingChain).toEqual([poolFile(layer), guest.baseImage]);
+      await defineFrozenMachine(frozen.clone, clone.path, frozen.fence2);
+
+      const start = Date.now();
+      // The clone starts while the frozen machine still runs on the same layer.
+      await driver.startMachine({ name: frozen.clone });
+      await driver.stopMachine({ name: frozen.running, force: true });
+      expect((await driver.getMachine({ name: frozen.running })).disks).toEqual(
+        [{ name: 'root', path: poolFile(overlay) }],
+      );
+      await driver.startMachine({ name: frozen.running });
+      const [cloneBoot, restartBoot] = await Promise.all([
+        waitForBoot(driver, frozen.clone),
+        waitForBoot(driver, frozen.running),
+      ]);
+      timings.bootCloneAndRestart = Date.now() - start;
+
+      expect(cloneBoot.marker).toBe('frozen-marker');
+      const { stdout } = await driver.execInFence({
+        fence: frozen.fence2,
+        command: curl,
+      });
+      expect(stdout).toBe(`hello from ${frozen.clone} marker=frozen-marker\n`);
+      expect(restartBoot.marker).toBe('frozen-marker');
+      expect(await driver.getMachine({ name: frozen.running })).toMatchObject({
+        state: 'running',
+        disks: [{ name: 'root', path: poolFile(overlay) }],
+      });
+    });
+
+    it('freezes a stopped machine by redefinition; it boots from the overlay with its content', async () => {
+      const stoppedLayer = `${frozen.stopped}-root`;
+      const stoppedOverlay = overlayDiskName(stoppedLayer, 'op2');
+      const layerDisk = await driver.createDisk({
+        pool,
+        name: stoppedLayer,
+        sizeGiB: 1,
+        source: guest.baseImage,
+        mode: 'linked',
+        deploymentId: owner,
+      });
+      await writeMarker(layerDisk.path, 'stopped-marker');
+      await defineFrozenMachine(frozen.stopped, layerDisk.path);
+
+      const layers = await timed('freeze:stopped', () =>
+        driver.freezeMachineDisks({ name: frozen.stopped, pool, tag: 'op2' }),
+      );
+      expect(layers).toEqual([
+        { disk: 'root', layer: stoppedLayer, path: layerDisk.path },
+      ]);
+      expect(await driver.getMachine({ name: frozen.stopped })).toMatchObject({
+        state: 'stopped',
+        disks: [{ name: 'root', path: poolFile(stoppedOverlay) }],
+      });
+      expect(
+        await driver.freezeMachineDisks({
+          name: frozen.stopped,
+          pool,
+          tag: 'op2',
+        }),
+      ).toEqual(layers);
+
+      await driver.startMachine({ name: frozen.stopped });
+      const boot = await timed('boot:frozenStopped', () =>
+        waitForBoot(driver, frozen.stopped),
+      );
+      expect(boot.marker).toBe('stopped-marker');
+      expect(await driver.getMachine({ name: frozen.stopped })).toMatchObject({
+        state: 'running',
+        disks: [{ name: 'root', path: poolFile(stoppedOverlay) }],
+      });
+      expect((await ownedDisks()).find(d => d.name === stoppedOverlay)).toEqual(
+        {
+          name: stoppedOverlay,
+          backingChain: [layerDisk.path, guest.baseImage],
+          deploymentId: owner,
+        },
+      );
+    });
+
+    it('resumes an interrupted freeze: replaces its leftover overlay, never somebody else’s disk', async () => {
+      const leftLayer = `${frozen.leftover}-root`;
+      const leftOverlay = overlayDiskName(leftLayer, 'op3');
+      const layerDisk = await driver.createDisk({
+        pool,
+        name: leftLayer,
+        sizeGiB: 1,
+        source: guest.baseImage,
+        mode: 'linked',
+        deploymentId: owner,
+      });
+      await defineFrozenMachine(frozen.leftover, layerDisk.path);
+
+      // A disk that merely has the overlay's name is never replaced ...
+      await driver.createDisk({
+        pool,
+        name: leftOverlay,
+        sizeGiB: 1,
+        source: leftLayer,
+        mode: 'linked',
+        deploymentId: owner,
+      });
+      await expect(
+        driver.freezeMachineDisks({ name: frozen.leftover, pool, tag: 'op3' }),
+      ).rejects.toThrow(ConflictError);
+      // ... but what an interrupted freeze leaves (overlay with the freeze's sidecar, machine
+      // unchanged) is replaced when the freeze is repeated.
+      const metaFile = path.join(
+        pool.location.path,
+        `${leftOverlay}.meta.json`,
+      );
+      fs.writeFileSync(
+        metaFile,
+        JSON.stringify({
+          ...JSON.parse(fs.readFileSync(metaFile, 'utf8')),
+          freezeTag: 'op3',
+        }),
+      );
+      expect(
+        await driver.freezeMachineDisks({
+          name: frozen.leftover,
+          pool,
+          tag: 'op3',
+        }),
+      ).toEqual([{ disk: 'root', layer: leftLayer, path: layerDisk.path }]);
+      expect(
+        (await driver.getMachine({ name: frozen.leftover })).disks,
+      ).toEqual([{ name: 'root', path: poolFile(leftOverlay) }]);
     });
   });
 
@@ -395,6 +699,14 @@ describe('LibvirtDriver on real libvirt', () => {
         await expect(
           driver.execInFence({ fence: name, command: ['true'] }),
         ).rejects.toThrow(InputError);
+        await expect(
+          driver.freezeMachineDisks({ name, pool, tag: 'op1' }),
+        ).rejects.toThrow(InputError);
+      }
+      for (const tag of ['', 'Op1', 'op-1', 'op1;reboot', 'a'.repeat(13)]) {
+        await expect(
+          driver.freezeMachineDisks({ name: names.snap, pool, tag }),
+        ).rejects.toThrow(InputError);
       }
       await expect(
         driver.defineMachine({
@@ -457,7 +769,7 @@ describe('LibvirtDriver on real libvirt', () => {
     expect(status.used.memoryMiB).toBe(192);
     expect(status.physical.vcpus).toBeGreaterThan(0);
 
-    await timed('cleanup', cleanup);
+    await timed('cleanup', () => cleanup());
     expect(await driver.listInventory({ deploymentId })).toEqual({
       machines: [],
       disks: [],

@@ -24,6 +24,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DiskManager } from './disks/DiskManager';
+import { freezeMachineDisks } from './disks/freezeMachineDisks';
 import { runCommand } from './exec/runCommand';
 import { FenceManager } from './fences/FenceManager';
 import {
@@ -146,6 +147,21 @@ export class LibvirtDriver implements HypervisorDriver {
 
   importDisk(request: ImportDiskRequest): Promise<DiskInfo> {
     return this.#disks.import(request);
+  }
+
+  freezeMachineDisks(request: {
+    name: string;
+    pool: PoolLocation;
+    tag: string;
+  }): Promise<Array<{ disk: string; layer: string; path: string }>> {
+    return freezeMachineDisks(
+      {
+        virsh: (args, timeoutMs) => this.virsh(args, timeoutMs),
+        disks: this.#disks,
+        listMachines: () => this.listMachines(),
+      },
+      request,
+    );
   }
 
   // Fences

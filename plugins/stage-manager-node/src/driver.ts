@@ -49,6 +49,22 @@ export interface HypervisorDriver {
   exportDisk(request: ExportDiskRequest): Promise<DiskExportInfo>;
   /** Imports an exported image back into a pool as a new disk. */
   importDisk(request: ImportDiskRequest): Promise<DiskInfo>;
+  /**
+   * Makes a machine's disks cloneable at this instant. The current content of each disk becomes
+   * an immutable layer, and the machine goes on writing to a new overlay above it — live when the
+   * machine is running (no restart), by redefinition when it is stopped. The layer keeps its owner
+   * (the machine's deployment) and is deleted like any other disk once nothing is backed by it.
+   * Idempotent per `tag`: calling again with the same tag returns the same layers without
+   * freezing again (a resumed operation may repeat the call).
+   * Returns, per disk of the machine (in machine order), the layer to pass as `source` to
+   * createDisk in the same pool.
+   */
+  freezeMachineDisks(request: {
+    name: string;
+    pool: PoolLocation;
+    /** Short caller-chosen tag ([a-z0-9]{1,12}) identifying this freeze, e.g. the operation id prefix. */
+    tag: string;
+  }): Promise<Array<{ disk: string; layer: string; path: string }>>;
 
   // Fenced networks
 

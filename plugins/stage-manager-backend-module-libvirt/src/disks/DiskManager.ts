@@ -11,7 +11,7 @@ import {
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../exec/runCommand';
-import { checkName, checkPath } from '../names';
+import { checkName, checkPath, OBJECT_NAME } from '../names';
 
 const GiB = 1024 ** 3;
 
@@ -31,6 +31,8 @@ interface DiskMeta {
   createdAt: string;
   source?: string;
   mode?: 'linked' | 'full' | 'blank' | 'import';
+  /** On an overlay made by freezeMachineDisks: the freeze's tag (its source is the layer). */
+  freezeTag?: string;
 }
 
 /**
@@ -58,6 +60,15 @@ export class DiskManager {
 
   private metaPath(diskPath: string) {
     return diskPath.replace(/\.qcow2$/, '.meta.json');
+  }
+
+  /** The disk name of a file when it is a disk of the pool (`<pool>/sm-….qcow2`). */
+  nameOf(pool: PoolLocation, file: string): string | undefined {
+    const name = path.basename(file, '.qcow2');
+    if (!OBJECT_NAME.test(name) || `${name}.qcow2` !== path.basename(file)) {
+      return undefined;
+    }
+    return this.diskPath(pool, name) === file ? name : undefined;
   }
 
   /** A base image (absolute path) or a disk of the pool, as a file path. */
@@ -298,15 +309,19 @@ export class DiskManager {
     }
   }
 
-  private async writeMeta(file: string, meta: DiskMeta) {
+  async writeMeta(file: string, meta: DiskMeta) {
     await fs.writeFile(
       this.metaPath(file),
       `${JSON.stringify(meta, null, 2)}\n`,
     );
   }
+
+  async removeMeta(file: string) {
+    await fs.rm(this.metaPath(file), { force: true });
+  }
 }
 
-async function exists(file: string): Promise<boolean> {
+export async function exists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
     return true;

@@ -757,21 +757,34 @@ export class LifecycleService {
       await stores.operations.delete(id);
       return undefined;
     }
-    if (options.source) {
-      const cloning = await stores.operations.locksWithPrefix(
-        `clone-source:${options.source.id}:`,
-      );
-      const moves = built.locks.includes(`deployment:${options.source.id}`);
-      if (moves && cloning.length) {
-        throw new ConflictError(
-          `Deployment ${options.source.id} is being cloned by operation ${cloning[0]}; try again when it finished`,
-        );
-      }
-    }
     const locks = [...built.locks];
     for (const g of built.guards ?? []) locks.push(`${g}:${id}`);
     await stores.operations.releaseLocks(id);
     await stores.operations.acquireLocks(id, locks, now);
+    if (options.source) {
+      // Copies of a deployment may run side by side, but not while it moves or goes away.
+      const moves = built.locks.includes(`deployment:${options.source.id}`);
+      const cloning = (
+        await stores.operations.locksWithPrefix(
+          `clone-source:${options.source.id}:`,
+        )
+      ).filter(other => other !== id);
+      if (moves && cloning.length) {
+        throw new ConflictError(
+          `Deployment ${options.source.id} is being copied by operation ${cloning[0]}; try again when it has finished`,
+        );
+      }
+      if (!moves && built.guards?.length) {
+        const holder = await stores.operations.locksWithPrefix(
+          `deployment:${options.source.id}`,
+        );
+        if (holder.length) {
+          throw new ConflictError(
+            `Deployment ${options.source.id} is busy: operation ${holder[0]} works on it`,
+          );
+        }
+      }
+    }
 
     let approvalRequestId: string | undefined;
     const steps = [...built.steps];

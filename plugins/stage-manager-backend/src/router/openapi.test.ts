@@ -4,8 +4,14 @@ import {
   mockServices,
 } from '@backstage/backend-test-utils';
 import {
+  APPROVAL_STATES,
+  approvalDecisionSchema,
+  approvalListQuerySchema,
+  ApprovalRequest,
+  ApprovalVote,
   AuditEvent,
   auditListQuerySchema,
+  cloneInputSchema,
   Configuration,
   configurationInputSchema,
   configurationListQuerySchema,
@@ -13,12 +19,17 @@ import {
   ConfigurationVersion,
   configurationVersionInputSchema,
   ConfigurationWithVersion,
+  deployInputSchema,
   Deployment,
   deploymentListQuerySchema,
   DeploymentMachine,
+  DEPLOYMENT_ROLES,
   DEPLOYMENT_STATES,
   DiskSpec,
+  Lease,
+  leaseExtendSchema,
   MachineSpec,
+  moveInputSchema,
   NicSpec,
   Operation,
   OPERATION_KINDS,
@@ -30,12 +41,14 @@ import {
   paginationSchema,
   Pool,
   PoolCapacity,
+  ReadinessCheck,
   serviceListQuerySchema,
   ServiceStage,
   StageDefinition,
   stageManagerPermissions,
   StageManagerService,
   StageManagerServiceDetails,
+  swapInputSchema,
   Template,
   templateInputSchema,
   templatePatchSchema,
@@ -47,6 +60,7 @@ import { isDeepStrictEqual } from 'node:util';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { OPERATIONS_CHANNEL } from '../lifecycle/operationSignal';
 import { createRouter } from './createRouter';
 
 /*
@@ -453,6 +467,9 @@ async function buildRouter(): Promise<express.Router> {
     configurations: stubService(),
     pools: stubService(),
     deployments: stubService(),
+    lifecycle: stubService(),
+    approvals: stubService(),
+    leases: stubService(),
     auditLog: stubService(),
   } as any);
 }
@@ -572,7 +589,20 @@ const bodySchemas: Record<string, ZodObjectSchema> = {
   ConfigurationPatch: configurationPatchSchema as unknown as ZodObjectSchema,
   ConfigurationVersionInput:
     configurationVersionInputSchema as unknown as ZodObjectSchema,
+  DeployInput: deployInputSchema as unknown as ZodObjectSchema,
+  CloneInput: cloneInputSchema as unknown as ZodObjectSchema,
+  MoveInput: moveInputSchema as unknown as ZodObjectSchema,
+  SwapInput: swapInputSchema as unknown as ZodObjectSchema,
+  /** `POST /deployments/:id/start` and `/stop` take nothing: createRouter's `emptyBody`. */
+  EmptyBody: z.object({}).strict() as unknown as ZodObjectSchema,
+  LeaseExtendInput: leaseExtendSchema as unknown as ZodObjectSchema,
+  ApprovalDecision: approvalDecisionSchema as unknown as ZodObjectSchema,
 };
+
+/** Whether a body is required: a missing body parses as `{}`, which the schema may accept. */
+function bodyRequired(name: string): boolean {
+  return !bodySchemas[name].safeParse({}).success;
+}
 
 /** List queries with their own schema; every other list takes `paginationSchema`. */
 const querySchemas: Record<string, ZodObjectSchema> = {
@@ -582,6 +612,7 @@ const querySchemas: Record<string, ZodObjectSchema> = {
   'GET /deployments': deploymentListQuerySchema as unknown as ZodObjectSchema,
   'GET /operations': operationListQuerySchema as unknown as ZodObjectSchema,
   'GET /audit-events': auditListQuerySchema as unknown as ZodObjectSchema,
+  'GET /approvals': approvalListQuerySchema as unknown as ZodObjectSchema,
 };
 
 function querySchemaOf(op: DocOperation): ZodObjectSchema {
@@ -624,6 +655,11 @@ const stageDefinitionFields: Fields<StageDefinition> = {
   requiredApprovals: 'required',
 };
 
+const readinessCheckFields: Fields<ReadinessCheck> = {
+  http: 'required',
+  timeoutSeconds: 'optional',
+};
+
 const configurationFields: Fields<Configuration> = {
   id: 'required',
   serviceRef: 'required',
@@ -651,6 +687,7 @@ const responseFields: Record<
     disks: 'required',
     nics: 'required',
     boot: 'required',
+    readiness: 'optional',
     revision: 'required',
     createdAt: 'required',
     createdBy: 'required',
@@ -662,6 +699,12 @@ const responseFields: Record<
     source: 'required',
   } satisfies Fields<DiskSpec>,
   NicSpec: { name: 'required', network: 'required' } satisfies Fields<NicSpec>,
+  ReadinessCheck: readinessCheckFields,
+  ReadinessHttpCheck: {
+    port: 'required',
+    path: 'required',
+    contains: 'optional',
+  } satisfies Fields<ReadinessCheck['http']>,
   MachineSpec: {
     name: 'required',
     template: 'required',
@@ -723,6 +766,7 @@ const responseFields: Record<
     configurationVersion: 'required',
     pool: 'required',
     state: 'required',
+    role: 'required',
     fence: 'optional',
     clonedFrom: 'optional',
     machines: 'required',
@@ -733,6 +777,7 @@ const responseFields: Record<
   } satisfies Fields<Deployment>,
   OperationStep: {
     name: 'required',
+    title: 'optional',
     state: 'required',
     startedAt: 'optional',
     finishedAt: 'optional',
@@ -745,6 +790,9 @@ const responseFields: Record<
     serviceRef: 'required',
     stage: 'optional',
     deploymentId: 'optional',
+    targetDeploymentId: 'optional',
+    targetStage: 'optional',
+    approvalRequestId: 'optional',
     params: 'required',
     state: 'required',
     steps: 'required',
@@ -766,6 +814,35 @@ const responseFields: Record<
     before: 'optional',
     after: 'optional',
   } satisfies Fields<AuditEvent>,
+  ApprovalVote: {
+    actor: 'required',
+    decision: 'required',
+    comment: 'optional',
+    createdAt: 'required',
+  } satisfies Fields<ApprovalVote>,
+  ApprovalRequest: {
+    id: 'required',
+    operationId: 'required',
+    serviceRef: 'required',
+    stage: 'required',
+    state: 'required',
+    requiredApprovals: 'required',
+    approvers: 'required',
+    requestedBy: 'required',
+    votes: 'required',
+    createdAt: 'required',
+    expiresAt: 'optional',
+    decidedAt: 'optional',
+  } satisfies Fields<ApprovalRequest>,
+  Lease: {
+    deploymentId: 'required',
+    runtimeExpiresAt: 'optional',
+    storageExpiresAt: 'optional',
+    maxExpiresAt: 'optional',
+    warnedAt: 'optional',
+    createdAt: 'required',
+    updatedAt: 'required',
+  } satisfies Fields<Lease>,
 };
 
 const operationStepStates: Record<OperationStepState, true> = {
@@ -780,6 +857,10 @@ const diskSources: Record<DiskSpec['source'], true> = {
   blank: true,
 };
 const nicNetworks: Record<NicSpec['network'], true> = { fence: true };
+const approvalDecisions: Record<ApprovalVote['decision'], true> = {
+  approve: true,
+  reject: true,
+};
 
 /** Documented enums and the values the code knows. */
 const responseEnums: Array<[string, Json, readonly string[]]> = [
@@ -787,6 +868,11 @@ const responseEnums: Array<[string, Json, readonly string[]]> = [
     'Deployment.state',
     () => flatten(doc.components.schemas.Deployment).properties.state,
     DEPLOYMENT_STATES,
+  ],
+  [
+    'Deployment.role',
+    () => flatten(doc.components.schemas.Deployment).properties.role,
+    DEPLOYMENT_ROLES,
   ],
   [
     'Operation.kind',
@@ -813,6 +899,16 @@ const responseEnums: Array<[string, Json, readonly string[]]> = [
     () => flatten(doc.components.schemas.NicSpec).properties.network,
     Object.keys(nicNetworks),
   ],
+  [
+    'ApprovalRequest.state',
+    () => flatten(doc.components.schemas.ApprovalRequest).properties.state,
+    APPROVAL_STATES,
+  ],
+  [
+    'ApprovalVote.decision',
+    () => flatten(doc.components.schemas.ApprovalVote).properties.decision,
+    Object.keys(approvalDecisions),
+  ],
 ];
 
 /** What the router answers on success: 201 Created, 204 No Content, 200 otherwise. */
@@ -821,13 +917,31 @@ const SUCCESS_BY_METHOD: Record<string, string> = {
   delete: '204',
 };
 
+/**
+ * Routes that answer otherwise. Lifecycle requests answer 202 Accepted with the operation they
+ * recorded (the backend does the work); actions on an existing record answer it with 200.
+ */
+const SUCCESS_BY_ROUTE: Record<string, string> = {
+  'POST /deployments': '202',
+  'POST /deployments/{id}/clone': '202',
+  'POST /deployments/{id}/promote': '202',
+  'POST /deployments/{id}/demote': '202',
+  'POST /deployments/{id}/swap': '202',
+  'POST /deployments/{id}/start': '202',
+  'POST /deployments/{id}/stop': '202',
+  'DELETE /deployments/{id}': '202',
+  'POST /deployments/{id}/lease': '200',
+  'POST /approvals/{id}/approve': '200',
+  'POST /approvals/{id}/reject': '200',
+};
+
+function expectedSuccessOf(op: { key: string; method: string }): string {
+  return SUCCESS_BY_ROUTE[op.key] ?? SUCCESS_BY_METHOD[op.method] ?? '200';
+}
+
 const REQUIRED_COMPONENTS = [
   'Error',
-  'TemplateInput',
-  'TemplatePatch',
-  'ConfigurationInput',
-  'ConfigurationPatch',
-  'ConfigurationVersionInput',
+  ...Object.keys(bodySchemas),
   ...Object.keys(responseFields),
 ];
 
@@ -938,10 +1052,10 @@ describe('openapi.yaml', () => {
         const success = successCodes(op);
         if (success.length !== 1)
           problems.push(`${op.key}: success statuses ${success.join(', ')}`);
-        const expectedSuccess = SUCCESS_BY_METHOD[op.method] ?? '200';
+        const expectedSuccess = expectedSuccessOf(op);
         if (success[0] !== expectedSuccess) {
           problems.push(
-            `${op.key}: documents ${success[0]}, ${op.method} routes answer ${expectedSuccess}`,
+            `${op.key}: documents ${success[0]}, the route answers ${expectedSuccess}`,
           );
         }
         // Every route parses its input and needs credentials.
@@ -966,6 +1080,37 @@ describe('openapi.yaml', () => {
           problems.push(`${op.key}: ${success[0]} has no JSON schema`);
         }
       }
+      for (const key of Object.keys(SUCCESS_BY_ROUTE)) {
+        if (!ops.some(op => op.key === key))
+          problems.push(`${key}: in SUCCESS_BY_ROUTE but not documented`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    it('answers every lifecycle request (202) with the accepted operation', () => {
+      const problems: string[] = [];
+      const accepted = doc.components?.responses?.OperationAccepted;
+      if (
+        accepted?.content?.['application/json']?.schema?.$ref !==
+        '#/components/schemas/Operation'
+      ) {
+        problems.push('OperationAccepted: not an Operation');
+      }
+      for (const [where, text] of [
+        ['info.description', doc.info?.description],
+        ['OperationAccepted', accepted?.description],
+      ]) {
+        if (!String(text).includes(`\`${OPERATIONS_CHANNEL}\``))
+          problems.push(`${where}: does not name the signals channel`);
+      }
+      for (const op of ops.filter(o => successCodes(o).includes('202'))) {
+        if (
+          op.operation.responses['202'].$ref !==
+          '#/components/responses/OperationAccepted'
+        ) {
+          problems.push(`${op.key}: 202 is not OperationAccepted`);
+        }
+      }
       expect(problems).toEqual([]);
     });
 
@@ -981,6 +1126,17 @@ describe('openapi.yaml', () => {
           'POST /configurations',
           'DELETE /configurations/{id}',
           'POST /configurations/{id}/versions',
+          'POST /deployments',
+          'DELETE /deployments/{id}',
+          'POST /deployments/{id}/clone',
+          'POST /deployments/{id}/promote',
+          'POST /deployments/{id}/demote',
+          'POST /deployments/{id}/swap',
+          'POST /deployments/{id}/start',
+          'POST /deployments/{id}/stop',
+          'POST /deployments/{id}/lease',
+          'POST /approvals/{id}/approve',
+          'POST /approvals/{id}/reject',
         ].sort(),
       );
     });
@@ -1054,8 +1210,15 @@ describe('openapi.yaml', () => {
           );
           continue;
         }
-        if (op.operation.requestBody.required !== true)
-          problems.push(`${op.key}: requestBody not required`);
+        if (op.operation.requestBody.required !== bodyRequired(name)) {
+          problems.push(
+            `${op.key}: requestBody.required is ${
+              op.operation.requestBody.required
+            }, but ${name} ${
+              bodyRequired(name) ? 'has required fields' : 'accepts {}'
+            }`,
+          );
+        }
         used.add(name);
       }
       const unused = Object.keys(bodySchemas).filter(name => !used.has(name));
@@ -1326,6 +1489,18 @@ describe('openapi.yaml', () => {
           problems.push(...validate(doc.components.schemas.Error, res.body));
         }
         expect(problems).toEqual([]);
+      },
+    );
+
+    it.each(bodyOpsTable)(
+      '%s answers a request without a body as requestBody.required says',
+      async (_key, op) => {
+        const res = await send(app, op);
+        expect(res.status).toBe(
+          op.operation.requestBody.required === true
+            ? 400
+            : Number(successCodes(op)[0]),
+        );
       },
     );
 
