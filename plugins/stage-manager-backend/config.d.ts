@@ -77,6 +77,11 @@ export interface Config {
           initrd?: string;
           cmdline?: string;
         };
+        /** How Stage Manager knows a machine is up: an HTTP GET from inside its fence. */
+        readiness?: {
+          http: { port: number; path?: string; contains?: string };
+          timeoutSeconds?: number;
+        };
       };
     };
 

@@ -185,9 +185,9 @@ export const stageManagerPlugin = createBackendPlugin({
         await deps.scheduler.scheduleTask({
           id: 'stage-manager-resume-operations',
           scope: 'local',
-          frequency: { seconds: 10 },
+          // As often as a runner's heartbeat can go stale: a dead runner's work resumes soon.
+          frequency: { milliseconds: Math.max(1000, config.operationStaleMs) },
           timeout: { minutes: 1 },
-          initialDelay: { seconds: 10 },
           fn: () => engine.resumeAll(),
         });
         await deps.scheduler.scheduleTask({

@@ -39,7 +39,10 @@ export class FakeDriver implements HypervisorDriver {
   /** Every call, in order, as `method name`. */
   readonly calls: string[] = [];
   /** Makes the next calls of a method fail (count times) with the error. */
-  private readonly failures = new Map<string, { error: Error; count: number }>();
+  private readonly failures = new Map<
+    string,
+    { error: Error; count: number }
+  >();
   /** Paused methods: calls wait until the test releases them. */
   private readonly gates = new Map<
     string,
@@ -154,10 +157,9 @@ export class FakeDriver implements HypervisorDriver {
       path: `/fake/${request.pool.name}/${request.name}.qcow2`,
       deploymentId: request.deploymentId,
       backing:
-        request.mode === 'linked'
-          ? (source?.path ?? request.source)
-          : undefined,
-      content: source?.content ?? (request.source ? `base:${request.source}` : ''),
+        request.mode === 'linked' ? source?.path ?? request.source : undefined,
+      content:
+        source?.content ?? (request.source ? `base:${request.source}` : ''),
     };
     this.disks.set(key, disk);
     return this.describe(disk);
@@ -173,7 +175,9 @@ export class FakeDriver implements HypervisorDriver {
     );
     if (dependents.length) {
       throw new ConflictError(
-        `Disk ${request.disk} is the base of ${dependents.map(d => d.name).join(', ')}`,
+        `Disk ${request.disk} is the base of ${dependents
+          .map(d => d.name)
+          .join(', ')}`,
       );
     }
     this.disks.delete(key);
@@ -256,14 +260,18 @@ export class FakeDriver implements HypervisorDriver {
     const machine = [...this.machines.values()].find(
       m =>
         m.state === 'running' &&
-        m.nics.some(n => n.fence === request.fence && url.includes(`//${n.ip}:`)),
+        m.nics.some(
+          n => n.fence === request.fence && url.includes(`//${n.ip}:`),
+        ),
     );
     if (!machine) throw new Error(`curl: (7) Failed to connect to ${url}`);
     const disk = [...this.disks.values()].find(
       d => d.path === machine.disks[0]?.path,
     );
     return {
-      stdout: `hello from ${machine.labels['stage-manager.io/machine']} marker=${disk?.content ?? ''}`,
+      stdout: `hello from ${
+        machine.labels['stage-manager.io/machine']
+      } marker=${disk?.content ?? ''}`,
       stderr: '',
     };
   }
@@ -284,9 +292,9 @@ export class FakeDriver implements HypervisorDriver {
       memoryMiB: request.memoryMiB,
       disks: request.disks.map(d => ({ ...d })),
       nics: request.nics.map((n, i) => {
-        const ip =
-          n.ip ?? `10.80.0.${10 + (fence?.leases.length ?? 0) + i}`;
-        const mac = n.mac ?? `52:54:00:00:00:${(this.machines.size + 16).toString(16)}`;
+        const ip = n.ip ?? `10.80.0.${10 + (fence?.leases.length ?? 0) + i}`;
+        const mac =
+          n.mac ?? `52:54:00:00:00:${(this.machines.size + 16).toString(16)}`;
         fence?.leases.push({ mac, ip, hostname: request.hostname });
         return { name: n.name, mac, fence: n.fence, ip };
       }),
@@ -351,10 +359,18 @@ export class FakeDriver implements HypervisorDriver {
       disks: [...this.disks.values()]
         .filter(d => wanted(d.deploymentId))
         .filter(d => !filter?.pool || d.pool === filter.pool.name)
-        .map(d => ({ ...this.describe(d), pool: d.pool, deploymentId: d.deploymentId })),
+        .map(d => ({
+          ...this.describe(d),
+          pool: d.pool,
+          deploymentId: d.deploymentId,
+        })),
       fences: [...this.fences.values()]
         .filter(f => wanted(f.deploymentId))
-        .map(f => ({ name: f.name, deploymentId: f.deploymentId, active: true })),
+        .map(f => ({
+          name: f.name,
+          deploymentId: f.deploymentId,
+          active: true,
+        })),
     };
   }
 

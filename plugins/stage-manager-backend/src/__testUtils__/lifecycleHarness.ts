@@ -85,7 +85,12 @@ export function lifecycleConfig(extra: Record<string, unknown> = {}) {
       defaultPool: 'lab',
       stages: {
         test: {
-          lease: { runtime: 'P1D', storage: 'P3D', maximum: 'P7D', warning: 'PT6H' },
+          lease: {
+            runtime: 'P1D',
+            storage: 'P3D',
+            maximum: 'P7D',
+            warning: 'PT6H',
+          },
         },
         production: {
           pool: 'prod',
@@ -143,7 +148,7 @@ export async function createHarness(
   );
   const auditor = mockServices.auditor.mock();
   auditor.createEvent.mockImplementation(
-    async () => ({ success: jest.fn(), fail: jest.fn() }) as any,
+    async () => ({ success: jest.fn(), fail: jest.fn() } as any),
   );
   const permissions = mockServices.permissions.mock({
     authorize: async (requests, { credentials }) =>
@@ -225,9 +230,12 @@ export async function createHarness(
           await engine.idle();
           const op = (await store.operations.get(id))!;
           if (
-            ['succeeded', 'failed', 'rolled-back', 'awaiting-approval'].includes(
-              op.state,
-            )
+            [
+              'succeeded',
+              'failed',
+              'rolled-back',
+              'awaiting-approval',
+            ].includes(op.state)
           ) {
             return op;
           }

@@ -51,7 +51,10 @@ export interface DeploymentStore {
     patch: { driverRef?: string; state?: string },
   ): Promise<void>;
   /** The primary deployment of a stage (not undeployed), if any. */
-  findPrimary(serviceRef: string, stage: string): Promise<Deployment | undefined>;
+  findPrimary(
+    serviceRef: string,
+    stage: string,
+  ): Promise<Deployment | undefined>;
   /**
    * Moves a deployment to `to` if the lifecycle allows it from its current state. Atomic: of two
    * concurrent conflicting transitions exactly one succeeds; the other gets a ConflictError.

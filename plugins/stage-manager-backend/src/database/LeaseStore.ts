@@ -81,7 +81,9 @@ export class DatabaseLeaseStore implements LeaseStore {
   }
 
   async put(lease: Omit<Lease, 'updatedAt' | 'warnedAt'>): Promise<void> {
-    await this.db('leases').where({ deployment_id: lease.deploymentId }).delete();
+    await this.db('leases')
+      .where({ deployment_id: lease.deploymentId })
+      .delete();
     await this.db('leases').insert({
       deployment_id: lease.deploymentId,
       runtime_expires_at: lease.runtimeExpiresAt ?? null,

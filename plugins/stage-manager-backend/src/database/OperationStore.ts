@@ -222,7 +222,9 @@ export class DatabaseOperationStore implements OperationStore {
       .first();
     if (held) {
       throw new ConflictError(
-        `${describeLock(held.key)} is busy: ${held.kind} operation ${held.id} is ${held.state}`,
+        `${describeLock(held.key)} is busy: ${held.kind} operation ${
+          held.id
+        } is ${held.state}`,
       );
     }
     try {
@@ -236,7 +238,9 @@ export class DatabaseOperationStore implements OperationStore {
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new ConflictError(
-          `${unique.map(describeLock).join(', ')}: another operation started at the same time`,
+          `${unique
+            .map(describeLock)
+            .join(', ')}: another operation started at the same time`,
         );
       }
       throw error;

@@ -112,7 +112,9 @@ export class ApprovalService {
     const refs = await this.identityRefs(actor);
     if (!request.approvers.some(a => refs.includes(a))) {
       throw new NotAllowedError(
-        `Only members of ${request.approvers.join(', ')} may decide on changes into ${request.stage}`,
+        `Only members of ${request.approvers.join(
+          ', ',
+        )} may decide on changes into ${request.stage}`,
       );
     }
     let decided: ApprovalState | undefined;
@@ -126,7 +128,9 @@ export class ApprovalService {
         const current = await stores.approvals.get(id);
         if (!current || current.state !== 'pending') {
           throw new ConflictError(
-            `Approval request ${id} is ${current?.state ?? 'gone'}, not pending`,
+            `Approval request ${id} is ${
+              current?.state ?? 'gone'
+            }, not pending`,
           );
         }
         const now = nowIso();
@@ -159,11 +163,15 @@ export class ApprovalService {
       void this.deps.engine.kick(updated.operationId);
       await this.notify({
         recipients: [updated.requestedBy],
-        title: `${decided === 'approved' ? 'Approved' : 'Rejected'}: ${updated.serviceRef} into ${updated.stage}`,
+        title: `${decided === 'approved' ? 'Approved' : 'Rejected'}: ${
+          updated.serviceRef
+        } into ${updated.stage}`,
         description:
           decided === 'approved'
             ? `${actor} approved; the operation continues.`
-            : `${actor} rejected${comment ? `: ${comment}` : ''}. The operation is rolled back.`,
+            : `${actor} rejected${
+                comment ? `: ${comment}` : ''
+              }. The operation is rolled back.`,
       });
     }
     return updated;

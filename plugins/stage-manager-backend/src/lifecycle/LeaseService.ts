@@ -86,7 +86,9 @@ export class LeaseService {
     );
     const duration = Duration.fromISO(extendBy);
     if (!duration.isValid || duration.toMillis() <= 0) {
-      throw new InputError(`extendBy: '${extendBy}' is not a positive duration`);
+      throw new InputError(
+        `extendBy: '${extendBy}' is not a positive duration`,
+      );
     }
     return this.deps.auditLog.mutate(
       { credentials, action: 'lease.extend', targetKind: 'lease' },
@@ -100,7 +102,9 @@ export class LeaseService {
         if (deployment.state === 'undeployed') {
           throw new ConflictError(`Deployment ${id} is undeployed`);
         }
-        const max = lease.maxExpiresAt ? Date.parse(lease.maxExpiresAt) : Infinity;
+        const max = lease.maxExpiresAt
+          ? Date.parse(lease.maxExpiresAt)
+          : Infinity;
         const now = Date.now();
         const push = (at?: string) => {
           if (!at) return undefined;
@@ -143,17 +147,25 @@ export class LeaseService {
     stopped: string[];
     undeployed: string[];
   }> {
-    const done = { warned: [] as string[], stopped: [] as string[], undeployed: [] as string[] };
+    const done = {
+      warned: [] as string[],
+      stopped: [] as string[],
+      undeployed: [] as string[],
+    };
     const maxWarning = Math.max(
       24 * 3600_000,
-      ...[...this.deps.config.stages.values()].map(s => s.lease?.warningMs ?? 0),
+      ...[...this.deps.config.stages.values()].map(
+        s => s.lease?.warningMs ?? 0,
+      ),
     );
     const due = await this.deps.store.leases.listDue({
       now: now.toISOString(),
       warnBefore: new Date(now.getTime() + maxWarning).toISOString(),
     });
     for (const lease of due) {
-      const deployment = await this.deps.store.deployments.get(lease.deploymentId);
+      const deployment = await this.deps.store.deployments.get(
+        lease.deploymentId,
+      );
       if (!deployment || deployment.state === 'undeployed') {
         await this.deps.store.leases.delete(lease.deploymentId);
         continue;
@@ -165,20 +177,26 @@ export class LeaseService {
           'undeploy',
           deployment,
           SWEEPER,
-          stores => stores.leases.mark(deployment.id, 'storageEnforcedAt', nowIso()),
+          stores =>
+            stores.leases.mark(deployment.id, 'storageEnforcedAt', nowIso()),
         );
         if (op) done.undeployed.push(deployment.id);
         continue;
       }
       if (!lease.runtimeEnforcedAt && at(lease.runtimeExpiresAt) <= t) {
         if (deployment.state !== 'running') {
-          await this.deps.store.leases.mark(deployment.id, 'runtimeEnforcedAt', nowIso());
+          await this.deps.store.leases.mark(
+            deployment.id,
+            'runtimeEnforcedAt',
+            nowIso(),
+          );
         } else {
           const op = await this.deps.lifecycle.requestAsSystem(
             'stop',
             deployment,
             SWEEPER,
-            stores => stores.leases.mark(deployment.id, 'runtimeEnforcedAt', nowIso()),
+            stores =>
+              stores.leases.mark(deployment.id, 'runtimeEnforcedAt', nowIso()),
           );
           if (op) done.stopped.push(deployment.id);
         }
@@ -207,14 +225,18 @@ export class LeaseService {
         recipients: { type: 'entity', entityRef: deployment.createdBy },
         payload: {
           title: `Lease ends soon: ${deployment.serviceRef} in ${deployment.stage}`,
-          description: `Deployment ${deployment.id} reaches its lease at ${at.toISOString()}. Extend the lease in Stage Manager to keep it.`,
+          description: `Deployment ${
+            deployment.id
+          } reaches its lease at ${at.toISOString()}. Extend the lease in Stage Manager to keep it.`,
           link: '/stage-manager',
           topic: 'stage-manager-leases',
           severity: 'high',
         },
       });
     } catch (error) {
-      this.deps.logger.warn(`Could not send lease warning for ${deployment.id}: ${error}`);
+      this.deps.logger.warn(
+        `Could not send lease warning for ${deployment.id}: ${error}`,
+      );
     }
   }
 }

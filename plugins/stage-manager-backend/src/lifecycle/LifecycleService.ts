@@ -1,9 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import {
-  ConflictError,
-  InputError,
-  NotFoundError,
-} from '@backstage/errors';
+import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   cloneInputSchema,
   Deployment,
@@ -49,7 +45,7 @@ const sum = (machines: DeploymentMachine[]): PoolCapacity => ({
 
 /** A step list entry. */
 const step = (name: string, title: string, data?: Record<string, unknown>) =>
-  ({ name, title, state: 'pending', data }) as OperationStep;
+  ({ name, title, state: 'pending', data } as OperationStep);
 
 /**
  * Requests lifecycle operations: checks permissions, stages, pools, capacity and conflicts, and
@@ -168,10 +164,7 @@ export class LifecycleService {
             role,
           },
           steps: [
-            step(
-              'create-fence',
-              `Create fenced network for ${stage.name}`,
-            ),
+            step('create-fence', `Create fenced network for ${stage.name}`),
             step(
               'create-disks',
               `Create ${machines.length} machine disk set(s) from templates`,
@@ -291,7 +284,9 @@ export class LifecycleService {
             step(
               'replace',
               primary
-                ? `Replace ${primary.id.slice(0, 8)} as primary of ${stage.name} (kept stopped for rollback)`
+                ? `Replace ${primary.id.slice(0, 8)} as primary of ${
+                    stage.name
+                  } (kept stopped for rollback)`
                 : `Become primary of ${stage.name}`,
             ),
           ],
@@ -439,7 +434,9 @@ export class LifecycleService {
       throw new ConflictError(
         index < 0
           ? `Stage ${source.stage} is no longer in ${service.entityRef}'s workflow`
-          : `${source.stage} is the ${kind === 'promote' ? 'last' : 'first'} stage of ${service.entityRef}: nothing to ${kind} to`,
+          : `${source.stage} is the ${
+              kind === 'promote' ? 'last' : 'first'
+            } stage of ${service.entityRef}: nothing to ${kind} to`,
       );
     }
     await this.deps.authorizer.resource(
@@ -480,6 +477,9 @@ export class LifecycleService {
         `Deployment ${source.id} runs on driver '${sourcePool.driver}' and stage ${stage.name} on '${pool.driver}': moving between drivers needs an archive and restore`,
       );
     }
+    // Linked clones share the source's layers, so they stay within one pool; into another pool
+    // (another datastore, often another host) the frozen disks are copied in full.
+    const mode = pool.name === source.pool ? options.mode : 'full';
     const targetId = randomUUID();
     const machines = source.machines.map(m => ({
       name: m.name,
@@ -501,7 +501,11 @@ export class LifecycleService {
         const current = await stores.deployments.get(source.id);
         if (!current || !['running', 'stopped'].includes(current.state)) {
           throw new ConflictError(
-            `Deployment ${source.id} is ${current?.state}: only running or stopped deployments can be ${options.kind === 'clone' ? 'cloned' : `${options.kind}d`}`,
+            `Deployment ${source.id} is ${
+              current?.state
+            }: only running or stopped deployments can be ${
+              options.kind === 'clone' ? 'cloned' : `${options.kind}d`
+            }`,
           );
         }
         const primary = await stores.deployments.findPrimary(
@@ -534,14 +538,20 @@ export class LifecycleService {
           locks.push(`primary:${service.entityRef}/${stage.name}`);
         }
         if (options.swap && primary) locks.push(`deployment:${primary.id}`);
-        const title = `${options.mode === 'full' ? 'Full' : 'Linked'} copies`;
+        const title = `${mode === 'full' ? 'Full' : 'Linked'} copies`;
         const steps = [
           step(
             'freeze-source',
-            `Freeze the disks of ${source.stage} deployment ${source.id.slice(0, 8)}`,
+            `Freeze the disks of ${source.stage} deployment ${source.id.slice(
+              0,
+              8,
+            )}`,
           ),
           step('create-fence', `Create fenced network in ${stage.name}`),
-          step('create-disks', `${title} of the frozen disks on pool ${pool.name}`),
+          step(
+            'create-disks',
+            `${title} of the frozen disks on pool ${pool.name}`,
+          ),
           step('define-machines', 'Define machines with the same identity'),
           ...startSteps(machines, orders),
         ];
@@ -550,13 +560,18 @@ export class LifecycleService {
             step(
               'replace',
               primary
-                ? `Replace ${primary.id.slice(0, 8)} as primary of ${stage.name} (kept stopped for rollback)`
+                ? `Replace ${primary.id.slice(0, 8)} as primary of ${
+                    stage.name
+                  } (kept stopped for rollback)`
                 : `Become primary of ${stage.name}`,
             ),
           );
         } else {
           steps.push(
-            step('activate', `Mark running as ${options.role} of ${stage.name}`),
+            step(
+              'activate',
+              `Mark running as ${options.role} of ${stage.name}`,
+            ),
           );
         }
         if (moves) {
@@ -571,7 +586,7 @@ export class LifecycleService {
           locks,
           guards: [`clone-source:${source.id}`],
           params: {
-            mode: options.mode,
+            mode,
             role: options.role,
             fromStage: source.stage,
             replacedDeploymentId: options.swap ? primary?.id : undefined,
@@ -807,7 +822,9 @@ export class LifecycleService {
       steps.unshift(
         step(
           'approval',
-          `${options.approval.requiredApprovals} approval(s) from ${options.approval.approvers.join(', ')}`,
+          `${
+            options.approval.requiredApprovals
+          } approval(s) from ${options.approval.approvers.join(', ')}`,
         ),
       );
     }
@@ -847,7 +864,9 @@ export class LifecycleService {
     const service = await this.deps.services.get(ref, credentials);
     if (service.problems.length) {
       throw new ConflictError(
-        `${ref} cannot change stages while its annotations are invalid: ${service.problems.join('; ')}`,
+        `${ref} cannot change stages while its annotations are invalid: ${service.problems.join(
+          '; ',
+        )}`,
       );
     }
     return service;
@@ -861,9 +880,9 @@ export class LifecycleService {
     const stage = service.stages.find(s => s.name === name);
     if (!stage) {
       throw new InputError(
-        `${field}: '${name}' is not a stage of ${service.entityRef} (${service.stages
-          .map(s => s.name)
-          .join(', ')})`,
+        `${field}: '${name}' is not a stage of ${
+          service.entityRef
+        } (${service.stages.map(s => s.name).join(', ')})`,
       );
     }
     return stage;

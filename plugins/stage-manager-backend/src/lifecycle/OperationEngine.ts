@@ -49,7 +49,6 @@ export class OperationEngine {
     this.leases = new LeasePolicy(deps.config);
   }
 
-
   /** Runs an operation soon, in this instance, unless it already runs here. */
   kick(id: string): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -113,7 +112,9 @@ export class OperationEngine {
           if (!still) abort.abort();
         },
         error =>
-          this.deps.logger.warn(`Heartbeat of operation ${id} failed: ${error}`),
+          this.deps.logger.warn(
+            `Heartbeat of operation ${id} failed: ${error}`,
+          ),
       );
     }, this.deps.config.operationHeartbeatMs);
     try {
@@ -145,7 +146,12 @@ export class OperationEngine {
         now: nowIso(),
       });
       if (!ok) throw new OwnershipLost(id);
-      op = { ...op, ...patch, steps, error: patch.error ?? op.error } as Operation;
+      op = {
+        ...op,
+        ...patch,
+        steps,
+        error: patch.error ?? op.error,
+      } as Operation;
       this.deps.events?.changed(op);
     };
 

@@ -64,7 +64,10 @@ export class Reconciler {
       return state === 'undeployed' && !busy.has(id);
     };
 
-    const byDriver = new Map<string, Array<{ name: string; location: Record<string, string> }>>();
+    const byDriver = new Map<
+      string,
+      Array<{ name: string; location: Record<string, string> }>
+    >();
     for (const pool of this.deps.config.pools.values()) {
       if (!this.deps.drivers.has(pool.driver)) continue;
       byDriver.set(pool.driver, [
@@ -103,7 +106,8 @@ export class Reconciler {
               progress = true;
             } catch (error) {
               const name = (error as Error).name;
-              if (name !== 'ConflictError' && name !== 'NotFoundError') throw error;
+              if (name !== 'ConflictError' && name !== 'NotFoundError')
+                throw error;
               remaining.push(d);
             }
           }

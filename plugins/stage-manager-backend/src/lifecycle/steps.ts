@@ -74,7 +74,9 @@ async function placementOf(
   }
   const driver = ctx.drivers.get(pool.driver);
   if (!driver) {
-    throw new Error(`Driver '${pool.driver}' of pool '${pool.name}' is not installed`);
+    throw new Error(
+      `Driver '${pool.driver}' of pool '${pool.name}' is not installed`,
+    );
   }
   return {
     deployment,
@@ -85,13 +87,15 @@ async function placementOf(
 
 function target(ctx: StepContext): string {
   const id = ctx.operation.targetDeploymentId;
-  if (!id) throw new Error(`Operation ${ctx.operation.id} has no target deployment`);
+  if (!id)
+    throw new Error(`Operation ${ctx.operation.id} has no target deployment`);
   return id;
 }
 
 function source(ctx: StepContext): string {
   const id = ctx.operation.deploymentId;
-  if (!id) throw new Error(`Operation ${ctx.operation.id} has no source deployment`);
+  if (!id)
+    throw new Error(`Operation ${ctx.operation.id} has no source deployment`);
   return id;
 }
 
@@ -136,7 +140,9 @@ const approval: StepDefinition = {
     const rejection = request.votes.find(v => v.decision === 'reject');
     if (request.state === 'rejected' && rejection) {
       throw new Error(
-        `Rejected by ${rejection.actor}${rejection.comment ? `: ${rejection.comment}` : ''}`,
+        `Rejected by ${rejection.actor}${
+          rejection.comment ? `: ${rejection.comment}` : ''
+        }`,
       );
     }
     throw new Error(
@@ -149,18 +155,27 @@ const approval: StepDefinition = {
 
 // Building a deployment
 
-type Layers = Record<string, Array<{ disk: string; layer: string; path: string }>>;
+type Layers = Record<
+  string,
+  Array<{ disk: string; layer: string; path: string }>
+>;
 
 const freezeSource: StepDefinition = {
   async run(ctx) {
     const { deployment, pool, driver } = await placementOf(ctx, source(ctx));
     const layers: Layers = { ...((ctx.data.layers as Layers) ?? {}) };
-    const identities: Record<string, Array<{ name: string; mac: string; ip?: string }>> =
-      { ...((ctx.data.identities as any) ?? {}) };
+    const identities: Record<
+      string,
+      Array<{ name: string; mac: string; ip?: string }>
+    > = { ...((ctx.data.identities as any) ?? {}) };
     for (const m of deployment.machines) {
       const ref = m.driverRef ?? machineName(deployment.id, m.name);
       const info = await driver.getMachine({ name: ref });
-      identities[m.name] = info.nics.map(n => ({ name: n.name, mac: n.mac, ip: n.ip }));
+      identities[m.name] = info.nics.map(n => ({
+        name: n.name,
+        mac: n.mac,
+        ip: n.ip,
+      }));
       layers[m.name] = await driver.freezeMachineDisks({
         name: ref,
         pool,
@@ -175,10 +190,18 @@ const createFence: StepDefinition = {
   async run(ctx) {
     const { deployment, driver } = await placementOf(ctx, target(ctx));
     if (deployment.state === 'pending') {
-      await ctx.store.deployments.transition(deployment.id, 'provisioning', nowIso());
+      await ctx.store.deployments.transition(
+        deployment.id,
+        'provisioning',
+        nowIso(),
+      );
     }
     const fence = fenceName(deployment.id);
-    await driver.createFence({ name: fence, deploymentId: deployment.id, subnet: FENCE_SUBNET });
+    await driver.createFence({
+      name: fence,
+      deploymentId: deployment.id,
+      subnet: FENCE_SUBNET,
+    });
     await ctx.store.deployments.setFence(deployment.id, fence, nowIso());
   },
 };
@@ -187,7 +210,13 @@ const createFence: StepDefinition = {
 function frozen(op: Operation) {
   const step = op.steps.find(s => s.name === 'freeze-source');
   return step?.data as
-    | { layers: Layers; identities: Record<string, Array<{ name: string; mac: string; ip?: string }>> }
+    | {
+        layers: Layers;
+        identities: Record<
+          string,
+          Array<{ name: string; mac: string; ip?: string }>
+        >;
+      }
     | undefined;
 }
 
@@ -236,8 +265,8 @@ const createDisks: StepDefinition = {
 const defineMachines: StepDefinition = {
   async run(ctx) {
     const { deployment, driver } = await placementOf(ctx, target(ctx));
-    const created = ctx.operation.steps.find(s => s.name === 'create-disks')?.data
-      ?.disks as Record<string, Array<{ name: string; path: string }>>;
+    const created = ctx.operation.steps.find(s => s.name === 'create-disks')
+      ?.data?.disks as Record<string, Array<{ name: string; path: string }>>;
     const identities = frozen(ctx.operation)?.identities ?? {};
     for (const m of deployment.machines) {
       const t = await template(ctx, m.template);
@@ -252,7 +281,12 @@ const defineMachines: StepDefinition = {
         disks: created[m.name] ?? [],
         nics: t.nics.map(n => {
           const same = keep.find(k => k.name === n.name);
-          return { name: n.name, fence: deployment.fence!, mac: same?.mac, ip: same?.ip };
+          return {
+            name: n.name,
+            fence: deployment.fence!,
+            mac: same?.mac,
+            ip: same?.ip,
+          };
         }),
         boot: t.boot,
         labels: { 'stage-manager.io/machine': m.name },
@@ -283,7 +317,9 @@ export async function startGroups(
     deployment.configurationId,
     deployment.configurationVersion,
   );
-  const orders = new Map((version?.machines ?? []).map(s => [s.name, s.startOrder]));
+  const orders = new Map(
+    (version?.machines ?? []).map(s => [s.name, s.startOrder]),
+  );
   const groups = new Map<number, string[]>();
   for (const m of deployment.machines) {
     const order = orders.get(m.name) ?? 0;
@@ -308,7 +344,9 @@ async function waitReady(
   while (Date.now() < deadline) {
     const info = await driver.getMachine({ name: ref });
     if (info.state === 'crashed' || info.state === 'stopped') {
-      throw new Error(`Machine ${machine.name} is ${info.state} instead of running`);
+      throw new Error(
+        `Machine ${machine.name} is ${info.state} instead of running`,
+      );
     }
     if (info.state === 'running') {
       if (!t.readiness) return;
@@ -318,7 +356,13 @@ async function waitReady(
         try {
           const { stdout } = await driver.execInFence({
             fence: deployment.fence,
-            command: ['curl', '-fsS', '--max-time', '3', `http://${ip}:${port}${path}`],
+            command: [
+              'curl',
+              '-fsS',
+              '--max-time',
+              '3',
+              `http://${ip}:${port}${path}`,
+            ],
             timeoutMs: 5000,
           });
           if (!contains || stdout.includes(contains)) return;
@@ -333,7 +377,9 @@ async function waitReady(
     await sleep(1000, ctx.signal);
   }
   throw new Error(
-    `Machine ${machine.name} was not ready within ${timeoutMs / 1000} s${last ? ` (${last})` : ''}`,
+    `Machine ${machine.name} was not ready within ${timeoutMs / 1000} s${
+      last ? ` (${last})` : ''
+    }`,
   );
 }
 
@@ -341,9 +387,15 @@ const startMachines: StepDefinition = {
   async run(ctx) {
     const placement = await placementOf(ctx, subject(ctx));
     const names = new Set((ctx.data.machines as string[]) ?? []);
-    const machines = placement.deployment.machines.filter(m => names.has(m.name));
+    const machines = placement.deployment.machines.filter(m =>
+      names.has(m.name),
+    );
     if (placement.deployment.state === 'failed') {
-      await ctx.store.deployments.transition(placement.deployment.id, 'provisioning', nowIso());
+      await ctx.store.deployments.transition(
+        placement.deployment.id,
+        'provisioning',
+        nowIso(),
+      );
     }
     for (const m of machines) {
       await placement.driver.startMachine({
@@ -353,9 +405,13 @@ const startMachines: StepDefinition = {
     await Promise.all(
       machines.map(async m => {
         await waitReady(ctx, placement, m, await template(ctx, m.template));
-        await ctx.store.deployments.setMachine(placement.deployment.id, m.name, {
-          state: 'running',
-        });
+        await ctx.store.deployments.setMachine(
+          placement.deployment.id,
+          m.name,
+          {
+            state: 'running',
+          },
+        );
       }),
     );
   },
@@ -376,7 +432,9 @@ const stopMachines: StepDefinition = {
       } catch (error) {
         if ((error as Error).name !== 'NotFoundError') throw error;
       }
-      await ctx.store.deployments.setMachine(deployment.id, m.name, { state: 'stopped' });
+      await ctx.store.deployments.setMachine(deployment.id, m.name, {
+        state: 'stopped',
+      });
     }
   },
 };
@@ -405,7 +463,10 @@ export async function teardown(
         await driver.deleteDisk({ pool, disk: d.name });
         progress = true;
       } catch (error) {
-        if (error instanceof ConflictError || (error as Error).name === 'ConflictError') {
+        if (
+          error instanceof ConflictError ||
+          (error as Error).name === 'ConflictError'
+        ) {
           remaining.push(d);
         } else if ((error as Error).name !== 'NotFoundError') {
           throw error;
@@ -416,7 +477,11 @@ export async function teardown(
   }
   if (disks.length) {
     logger?.info(
-      `Kept ${disks.map(d => d.name).join(', ')} of deployment ${deploymentId}: other deployments' disks are backed by them`,
+      `Kept ${disks
+        .map(d => d.name)
+        .join(
+          ', ',
+        )} of deployment ${deploymentId}: other deployments' disks are backed by them`,
     );
   }
   for (const f of inventory.fences) {
@@ -436,11 +501,16 @@ const activate: StepDefinition = {
       if (deployment.state !== 'running') {
         await stores.deployments.transition(id, 'running', nowIso());
       }
-      const role = (ctx.operation.params.role as Deployment['role']) ?? deployment.role;
+      const role =
+        (ctx.operation.params.role as Deployment['role']) ?? deployment.role;
       await stores.deployments.setRole(id, role, nowIso());
       const lease = ctx.leases.initialLease(deployment.stage, new Date());
       if (lease) {
-        await stores.leases.put({ deploymentId: id, ...lease, createdAt: nowIso() });
+        await stores.leases.put({
+          deploymentId: id,
+          ...lease,
+          createdAt: nowIso(),
+        });
       } else {
         await stores.leases.delete(id);
       }
@@ -453,15 +523,21 @@ const replace: StepDefinition = {
   commit: true,
   async run(ctx) {
     const newId = subject(ctx);
-    const replacedId = ctx.operation.params.replacedDeploymentId as string | undefined;
+    const replacedId = ctx.operation.params.replacedDeploymentId as
+      | string
+      | undefined;
     if (replacedId) {
       const replaced = await placementOf(ctx, replacedId);
       for (const m of replaced.deployment.machines) {
         if (m.driverRef) {
-          await replaced.driver.stopMachine({ name: m.driverRef }).catch(error => {
-            if ((error as Error).name !== 'NotFoundError') throw error;
+          await replaced.driver
+            .stopMachine({ name: m.driverRef })
+            .catch(error => {
+              if ((error as Error).name !== 'NotFoundError') throw error;
+            });
+          await ctx.store.deployments.setMachine(replacedId, m.name, {
+            state: 'stopped',
           });
-          await ctx.store.deployments.setMachine(replacedId, m.name, { state: 'stopped' });
         }
       }
     }
@@ -487,7 +563,12 @@ const replace: StepDefinition = {
       }
       await stores.deployments.setRole(newId, 'primary', now);
       const lease = ctx.leases.initialLease(deployment.stage, new Date());
-      if (lease) await stores.leases.put({ deploymentId: newId, ...lease, createdAt: now });
+      if (lease)
+        await stores.leases.put({
+          deploymentId: newId,
+          ...lease,
+          createdAt: now,
+        });
       else await stores.leases.delete(newId);
     });
   },
@@ -499,11 +580,19 @@ const retireSource: StepDefinition = {
     const { deployment, pool, driver } = await placementOf(ctx, source(ctx));
     if (deployment.state === 'undeployed') return;
     if (deployment.state !== 'undeploying') {
-      await ctx.store.deployments.transition(deployment.id, 'undeploying', nowIso());
+      await ctx.store.deployments.transition(
+        deployment.id,
+        'undeploying',
+        nowIso(),
+      );
     }
     await teardown(driver, pool, deployment.id, ctx.logger);
     await ctx.store.transaction(async stores => {
-      await stores.deployments.transition(deployment.id, 'undeployed', nowIso());
+      await stores.deployments.transition(
+        deployment.id,
+        'undeployed',
+        nowIso(),
+      );
       await stores.leases.delete(deployment.id);
     });
   },
@@ -514,7 +603,8 @@ const markRunning: StepDefinition = {
   async run(ctx) {
     const id = subject(ctx);
     const d = (await ctx.store.deployments.get(id))!;
-    if (d.state !== 'running') await ctx.store.deployments.transition(id, 'running', nowIso());
+    if (d.state !== 'running')
+      await ctx.store.deployments.transition(id, 'running', nowIso());
   },
 };
 
@@ -523,7 +613,8 @@ const markStopped: StepDefinition = {
   async run(ctx) {
     const id = subject(ctx);
     const d = (await ctx.store.deployments.get(id))!;
-    if (d.state !== 'stopped') await ctx.store.deployments.transition(id, 'stopped', nowIso());
+    if (d.state !== 'stopped')
+      await ctx.store.deployments.transition(id, 'stopped', nowIso());
   },
 };
 
@@ -541,10 +632,19 @@ const removeAll: StepDefinition = {
   commit: true,
   async run(ctx) {
     const { deployment, pool, driver } = await placementOf(ctx, subject(ctx));
-    const { retainedLayers } = await teardown(driver, pool, deployment.id, ctx.logger);
+    const { retainedLayers } = await teardown(
+      driver,
+      pool,
+      deployment.id,
+      ctx.logger,
+    );
     await ctx.saveData({ retainedLayers });
     await ctx.store.transaction(async stores => {
-      await stores.deployments.transition(deployment.id, 'undeployed', nowIso());
+      await stores.deployments.transition(
+        deployment.id,
+        'undeployed',
+        nowIso(),
+      );
       await stores.leases.delete(deployment.id);
     });
   },

@@ -333,9 +333,7 @@ export async function createRouter(deps: {
         'body',
       );
       const credentials = await httpAuth.credentials(req);
-      res.json(
-        await deps.approvals.decide(id, decision, comment, credentials),
-      );
+      res.json(await deps.approvals.decide(id, decision, comment, credentials));
     });
   }
 

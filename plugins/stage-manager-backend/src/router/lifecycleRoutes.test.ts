@@ -232,11 +232,15 @@ describe('lifecycle routes', () => {
       expect(clone.status).toBe(202);
       const cloned = await settle(clone.body.id);
       const lease = await request(server)
-        .get(`/api/stage-manager/deployments/${cloned.targetDeploymentId}/lease`)
+        .get(
+          `/api/stage-manager/deployments/${cloned.targetDeploymentId}/lease`,
+        )
         .set(as(ANN));
       expect(lease.status).toBe(200);
       const extended = await request(server)
-        .post(`/api/stage-manager/deployments/${cloned.targetDeploymentId}/lease`)
+        .post(
+          `/api/stage-manager/deployments/${cloned.targetDeploymentId}/lease`,
+        )
         .set(as(ANN))
         .send({ extendBy: 'PT12H' });
       expect(extended.status).toBe(200);
