@@ -177,6 +177,62 @@ export class ApprovalService {
     return updated;
   }
 
+  /**
+   * Withdraws a pending request: its operation is rolled back and frees what it held. The
+   * requester may cancel, and so may anyone allowed to approve into the stage.
+   */
+  async cancel(
+    id: string,
+    comment: string | undefined,
+    credentials: BackstageCredentials,
+  ): Promise<ApprovalRequest> {
+    const request = await this.get(id, credentials);
+    const actor = principalRef(credentials);
+    if (actor !== request.requestedBy) {
+      await this.deps.authorizer.resource(
+        deploymentApprovePermission,
+        { serviceRef: request.serviceRef, stage: request.stage },
+        credentials,
+      );
+      const refs = await this.identityRefs(actor);
+      if (!request.approvers.some(a => refs.includes(a))) {
+        throw new NotAllowedError(
+          `Only the requester or members of ${request.approvers.join(
+            ', ',
+          )} may cancel this request`,
+        );
+      }
+    }
+    const cancelled = await this.deps.auditLog.mutate(
+      {
+        credentials,
+        action: 'approval.cancel',
+        targetKind: 'approval-request',
+      },
+      async stores => {
+        const now = nowIso();
+        if (!(await stores.approvals.decide(id, 'cancelled', now))) {
+          const current = await stores.approvals.get(id);
+          throw new ConflictError(
+            `Approval request ${id} is ${
+              current?.state ?? 'gone'
+            }, not pending`,
+          );
+        }
+        await stores.operations.requeue(request.operationId, now);
+        return {
+          result: (await stores.approvals.get(id))!,
+          targetId: id,
+          serviceRef: request.serviceRef,
+          before: { state: 'pending' },
+          after: { state: 'cancelled', comment },
+        };
+      },
+    );
+    void this.deps.engine.kick(request.operationId);
+    return cancelled;
+  }
+
   /** Expires pending requests whose time is up; their operations fail. Idempotent. */
   async expireDue(now = new Date()): Promise<number> {
     let expired = 0;

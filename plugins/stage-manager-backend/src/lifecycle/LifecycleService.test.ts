@@ -316,6 +316,27 @@ describe('LifecycleService', () => {
       ).toBe('undeployed');
       expect((await h.store.deployments.get(uat.id))!.state).toBe('running');
 
+      // The requester withdraws a request: the operation rolls back and frees the deployment.
+      const withdrawn = await h.lifecycle.promote(uat.id, {}, as(ANN));
+      await expect(h.lifecycle.stop(uat.id, as(ANN))).rejects.toThrow(
+        /is busy/,
+      );
+      await expect(
+        h.approvals.cancel(withdrawn.approvalRequestId!, undefined, as(CAROL)),
+      ).rejects.toThrow(/Only the requester or members/);
+      expect(
+        (
+          await h.approvals.cancel(
+            withdrawn.approvalRequestId!,
+            'wrong build',
+            as(ANN),
+          )
+        ).state,
+      ).toBe('cancelled');
+      const cancelled = await h.settle(withdrawn);
+      expect(cancelled.state).toBe('rolled-back');
+      expect(cancelled.error).toBe('The approval request was cancelled');
+
       const second = await h.lifecycle.promote(uat.id, {}, as(ANN));
       expect(await h.approvals.expireDue(new Date(Date.now() + 1000))).toBe(0);
       expect(

@@ -337,6 +337,17 @@ export async function createRouter(deps: {
     });
   }
 
+  router.post('/approvals/:id/cancel', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const { comment } = parseInput(
+      approvalDecisionSchema,
+      req.body ?? {},
+      'body',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(await deps.approvals.cancel(id, comment, credentials));
+  });
+
   router.get('/operations', async (req, res) => {
     const { limit, offset, ...filter } = parseInput(
       operationListQuerySchema,

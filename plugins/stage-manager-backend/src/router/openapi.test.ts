@@ -933,6 +933,7 @@ const SUCCESS_BY_ROUTE: Record<string, string> = {
   'POST /deployments/{id}/lease': '200',
   'POST /approvals/{id}/approve': '200',
   'POST /approvals/{id}/reject': '200',
+  'POST /approvals/{id}/cancel': '200',
 };
 
 function expectedSuccessOf(op: { key: string; method: string }): string {
@@ -1137,6 +1138,7 @@ describe('openapi.yaml', () => {
           'POST /deployments/{id}/lease',
           'POST /approvals/{id}/approve',
           'POST /approvals/{id}/reject',
+          'POST /approvals/{id}/cancel',
         ].sort(),
       );
     });
