@@ -252,19 +252,15 @@ describe('lifecycle on real guests', () => {
 
   afterAll(async () => {
     for (const b of backends) await b.stop().catch(() => undefined);
-    // Whatever a failed run left behind in this suite's pools.
-    const inventory = await inspector.listInventory();
-    const ours = (p: string) => p.startsWith(`${root}/`);
-    for (const m of inventory.machines.filter(x =>
-      x.disks.some(d => ours(d.path)),
-    )) {
-      await inspector.undefineMachine({ name: m.name }).catch(() => undefined);
+    // Whatever a failed run left behind: every machine and fence this suite's deployments
+    // ever had, by the names recorded in its database (not by inventory, which reads disks).
+    for (const m of await knex('deployment_machines').whereNotNull('driver_ref')) {
+      await inspector
+        .undefineMachine({ name: m.driver_ref })
+        .catch(() => undefined);
     }
-    const ids = new Set(
-      inventory.disks.filter(d => ours(d.path)).map(d => d.deploymentId),
-    );
-    for (const f of inventory.fences.filter(x => ids.has(x.deploymentId))) {
-      await inspector.destroyFence({ name: f.name }).catch(() => undefined);
+    for (const d of await knex('deployments').whereNotNull('fence')) {
+      await inspector.destroyFence({ name: d.fence }).catch(() => undefined);
     }
     fs.rmSync(root, { recursive: true, force: true });
     // eslint-disable-next-line no-console
