@@ -56,7 +56,11 @@ async function main() {
   const name = `sm-bench${deploymentId.slice(0, 6)}`;
   const fence = `${name}-f`;
   try {
-    await driver.createFence({ name: fence, deploymentId, subnet: '10.81.0.0/24' });
+    await driver.createFence({
+      name: fence,
+      deploymentId,
+      subnet: '10.81.0.0/24',
+    });
     const disk = await driver.createDisk({
       pool,
       name: `${name}-root`,
@@ -66,7 +70,11 @@ async function main() {
       deploymentId,
     });
     execFileSync('qemu-io', [
-      '-f', 'qcow2', '-c', `write -P 0x5a 1M ${dataMiB}M`, disk.path,
+      '-f',
+      'qcow2',
+      '-c',
+      `write -P 0x5a 1M ${dataMiB}M`,
+      disk.path,
     ]);
     await driver.defineMachine({
       name,
@@ -90,7 +98,11 @@ async function main() {
       let layers: Array<{ path: string }> = [];
       freeze.push(
         await timed(async () => {
-          layers = await driver.freezeMachineDisks({ name, pool, tag: `r${round}` });
+          layers = await driver.freezeMachineDisks({
+            name,
+            pool,
+            tag: `r${round}`,
+          });
         }),
       );
       const copy = (mode: 'linked' | 'full') =>
@@ -115,23 +127,42 @@ async function main() {
         await driver.deleteDisk({ pool, disk: `${name}-${mode}${round}` });
       }
     }
-    const m = { freeze: median(freeze), linked: median(linked), full: median(full) };
-    console.log(`clone of a disk with ${dataMiB} MiB of data, ${rounds} rounds (median ms)`);
-    console.log(`  freeze (every clone, promote, swap)   ${m.freeze.toFixed(0)}`);
-    console.log(`  linked copy of the frozen layer       ${m.linked.toFixed(0)}`);
-    console.log(`  full copy of the frozen layer         ${m.full.toFixed(0)}`);
-    console.log(`  full / linked                         ${(m.full / m.linked).toFixed(1)}x`);
+    const m = {
+      freeze: median(freeze),
+      linked: median(linked),
+      full: median(full),
+    };
     console.log(
-      `  clone step total: linked ${(m.freeze + m.linked).toFixed(0)} ms, full ${(m.freeze + m.full).toFixed(0)} ms`,
+      `clone of a disk with ${dataMiB} MiB of data, ${rounds} rounds (median ms)`,
+    );
+    console.log(
+      `  freeze (every clone, promote, swap)   ${m.freeze.toFixed(0)}`,
+    );
+    console.log(
+      `  linked copy of the frozen layer       ${m.linked.toFixed(0)}`,
+    );
+    console.log(`  full copy of the frozen layer         ${m.full.toFixed(0)}`);
+    console.log(
+      `  full / linked                         ${(m.full / m.linked).toFixed(
+        1,
+      )}x`,
+    );
+    console.log(
+      `  clone step total: linked ${(m.freeze + m.linked).toFixed(
+        0,
+      )} ms, full ${(m.freeze + m.full).toFixed(0)} ms`,
     );
   } finally {
     const inventory = await driver.listInventory({ deploymentId });
-    for (const machine of inventory.machines) await driver.undefineMachine({ name: machine.name });
+    for (const machine of inventory.machines)
+      await driver.undefineMachine({ name: machine.name });
     let disks = inventory.disks;
     for (let i = 0; i < 5 && disks.length; i++) {
       const left = [];
       for (const d of disks) {
-        await driver.deleteDisk({ pool, disk: d.name }).catch(() => left.push(d));
+        await driver
+          .deleteDisk({ pool, disk: d.name })
+          .catch(() => left.push(d));
       }
       disks = left;
     }

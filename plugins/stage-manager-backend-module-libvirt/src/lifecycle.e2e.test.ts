@@ -254,7 +254,9 @@ describe('lifecycle on real guests', () => {
     for (const b of backends) await b.stop().catch(() => undefined);
     // Whatever a failed run left behind: every machine and fence this suite's deployments
     // ever had, by the names recorded in its database (not by inventory, which reads disks).
-    for (const m of await knex('deployment_machines').whereNotNull('driver_ref')) {
+    for (const m of await knex('deployment_machines').whereNotNull(
+      'driver_ref',
+    )) {
       await inspector
         .undefineMachine({ name: m.driver_ref })
         .catch(() => undefined);

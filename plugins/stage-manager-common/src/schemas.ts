@@ -76,7 +76,10 @@ export const readinessCheckSchema = z
         path: z
           .string()
           .max(1024)
-          .regex(/^\/[A-Za-z0-9._~\/?=&%-]*$/, 'must be a URL path starting with /')
+          .regex(
+            /^\/[A-Za-z0-9._~\/?=&%-]*$/,
+            'must be a URL path starting with /',
+          )
           .default('/'),
         contains: z.string().min(1).max(200).optional(),
       })
@@ -305,9 +308,7 @@ const isoDuration = z
   );
 
 /** Body of `POST /deployments/:id/lease`: extend a lease by a duration, up to its maximum. @public */
-export const leaseExtendSchema = z
-  .object({ extendBy: isoDuration })
-  .strict();
+export const leaseExtendSchema = z.object({ extendBy: isoDuration }).strict();
 
 /** @public */
 export type LeaseExtendInput = z.input<typeof leaseExtendSchema>;

@@ -145,12 +145,12 @@ describe('LifecycleService', () => {
         expect(disk.backingChain).toEqual([]);
       }
       expect(opA.params.mode).toBe('full');
-      for (const disk of (
+      const prodLayers = (
         await h.driver.listInventory({ deploymentId: prod.id })
-      ).disks) {
-        if (disk.backingChain.length)
-          expect(disk.backingChain[0]).toMatch(/^\/fake\/prod\//);
-      }
+      ).disks.filter(d => d.backingChain.length);
+      expect(prodLayers.map(d => d.backingChain[0])).toEqual(
+        prodLayers.map(() => expect.stringMatching(/^\/fake\/prod\//)),
+      );
       // Within one pool, clones are linked to the frozen layers.
       const linked = await h.settle(
         await h.lifecycle.clone(cloneA.id, { mode: 'linked' }, as(ANN)),

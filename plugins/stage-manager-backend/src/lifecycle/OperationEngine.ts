@@ -20,6 +20,14 @@ export interface OperationEvents {
   finished?(operation: Operation): void;
 }
 
+/** Thrown when this instance no longer runs an operation (stopped, or taken over). */
+class OwnershipLost extends Error {
+  constructor(id: string) {
+    super(`Operation ${id} is no longer run by this instance`);
+    this.name = 'OwnershipLost';
+  }
+}
+
 const FINAL: OperationState[] = ['succeeded', 'failed', 'rolled-back'];
 
 /**
@@ -182,7 +190,7 @@ export class OperationEngine {
           step.startedAt = step.startedAt ?? nowIso();
           step.error = undefined;
           await save({});
-          let outcome: 'wait' | void;
+          let outcome: 'wait' | 'done' | void;
           try {
             outcome = await definition.run(context(step));
           } catch (error) {
@@ -285,12 +293,5 @@ export class OperationEngine {
     const final = (await store.operations.get(op.id))!;
     this.deps.events?.changed(final);
     if (FINAL.includes(final.state)) this.deps.events?.finished?.(final);
-  }
-}
-
-class OwnershipLost extends Error {
-  constructor(id: string) {
-    super(`Operation ${id} is no longer run by this instance`);
-    this.name = 'OwnershipLost';
   }
 }

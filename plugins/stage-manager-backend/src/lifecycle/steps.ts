@@ -41,7 +41,7 @@ export interface StepContext {
 export interface StepDefinition {
   /** Once a commit step succeeded, a later failure no longer rolls the operation back. */
   commit?: boolean;
-  run(ctx: StepContext): Promise<'wait' | void>;
+  run(ctx: StepContext): Promise<'wait' | 'done' | void>;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -132,10 +132,10 @@ async function versionMachines(
 const approval: StepDefinition = {
   async run(ctx) {
     const id = ctx.operation.approvalRequestId;
-    if (!id) return;
+    if (!id) return 'done';
     const request = await ctx.store.approvals.get(id);
     if (!request) throw new Error(`Approval request ${id} is missing`);
-    if (request.state === 'approved') return;
+    if (request.state === 'approved') return 'done';
     if (request.state === 'pending') return 'wait';
     const rejection = request.votes.find(v => v.decision === 'reject');
     if (request.state === 'rejected' && rejection) {
