@@ -20,6 +20,7 @@ import {
   SnapshotInfo,
 } from '@internal/plugin-stage-manager-node';
 import { randomBytes } from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -481,8 +482,21 @@ export class LibvirtDriver implements HypervisorDriver {
       for (const file of await this.#disks.listFiles(pool)) {
         const meta = await this.#disks.readMeta(file);
         if (!wanted(meta?.deploymentId)) continue;
+        let info;
+        try {
+          info = await this.#disks.describe(file);
+        } catch (error) {
+          // Deleted while we listed: not part of the inventory any more.
+          if (
+            (error as Error).name === 'NotFoundError' &&
+            !fsSync.existsSync(file)
+          ) {
+            continue;
+          }
+          throw error;
+        }
         disks.push({
-          ...(await this.#disks.describe(file)),
+          ...info,
           pool: pool.name,
           deploymentId: meta?.deploymentId,
         });

@@ -8,6 +8,7 @@ import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import stageManagerPlugin from '@internal/plugin-stage-manager-backend';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -158,6 +159,7 @@ describe('console through the backend proxy, on a real guest', () => {
       deleteDisks: { pool, disks: [`${machine}-root`] },
     });
     await driver.destroyFence({ name: fence });
+    fs.rmSync(root, { recursive: true, force: true });
   });
 
   function open(headers?: Record<string, string>) {

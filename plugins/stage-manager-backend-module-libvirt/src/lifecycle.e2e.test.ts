@@ -58,7 +58,6 @@ const entities: Entity[] = [
  */
 describe('lifecycle on real guests', () => {
   assertGuestBuilt();
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-lifecycle-e2e-'));
   fs.chmodSync(root, 0o755); // dnsmasq (as nobody) reads the fence reservations below it
   const pools = {
@@ -80,6 +79,31 @@ describe('lifecycle on real guests', () => {
   let knex: Knex;
   const timings: Record<string, number> = {};
   const backends: Array<{ stop(): Promise<void> }> = [];
+
+  // Declared before TestDatabases.create: Jest runs afterAll hooks in declaration order, and the
+  // test databases close theirs.
+  afterAll(async () => {
+    // Whatever a failed run left behind: every machine and fence this suite's deployments
+    // ever had, by the names recorded in its database (not by inventory, which reads disks).
+    for (const m of await knex('deployment_machines').whereNotNull(
+      'driver_ref',
+    )) {
+      await inspector
+        .undefineMachine({ name: m.driver_ref })
+        .catch(() => undefined);
+    }
+    for (const d of await knex('deployments').whereNotNull('fence')) {
+      await inspector.destroyFence({ name: d.fence }).catch(() => undefined);
+    }
+    for (const b of backends) await b.stop().catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+    // eslint-disable-next-line no-console
+    console.log(
+      `Lifecycle on real guests (ms): ${JSON.stringify(timings, null, 1)}`,
+    );
+  });
+
+  const databases = TestDatabases.create({ ids: ['SQLITE_3'] });
 
   const config = {
     stageManager: {
@@ -248,27 +272,6 @@ describe('lifecycle on real guests', () => {
 
   beforeAll(async () => {
     knex = await databases.init('SQLITE_3');
-  });
-
-  afterAll(async () => {
-    for (const b of backends) await b.stop().catch(() => undefined);
-    // Whatever a failed run left behind: every machine and fence this suite's deployments
-    // ever had, by the names recorded in its database (not by inventory, which reads disks).
-    for (const m of await knex('deployment_machines').whereNotNull(
-      'driver_ref',
-    )) {
-      await inspector
-        .undefineMachine({ name: m.driver_ref })
-        .catch(() => undefined);
-    }
-    for (const d of await knex('deployments').whereNotNull('fence')) {
-      await inspector.destroyFence({ name: d.fence }).catch(() => undefined);
-    }
-    fs.rmSync(root, { recursive: true, force: true });
-    // eslint-disable-next-line no-console
-    console.log(
-      `Lifecycle on real guests (ms): ${JSON.stringify(timings, null, 1)}`,
-    );
   });
 
   it('deploys, promotes through approval, clones production, swaps, demotes and undeploys', async () => {

@@ -323,12 +323,18 @@ export class FenceManager {
       .filter(s => s.startsWith('sm-'));
     const result = [];
     for (const name of names) {
+      // A network may vanish between the listing and these calls (removed concurrently).
       const info = await this.networkInfo(name);
-      const active =
-        (await this.deps.virsh(['net-info', name])).match(
-          /^Active:\s+(\w+)/m,
-        )?.[1] === 'yes';
-      result.push({ name, deploymentId: info?.deploymentId, active });
+      if (!info) continue;
+      let status: string;
+      try {
+        status = await this.deps.virsh(['net-info', name]);
+      } catch (e) {
+        if ((e as Error).name === 'NotFoundError') continue;
+        throw e;
+      }
+      const active = status.match(/^Active:\s+(\w+)/m)?.[1] === 'yes';
+      result.push({ name, deploymentId: info.deploymentId, active });
     }
     return result;
   }
