@@ -127,6 +127,12 @@ export const stageManagerPlugin = createBackendPlugin({
           );
         }
 
+        const reconciler = new Reconciler({
+          store,
+          drivers,
+          config,
+          logger: deps.logger,
+        });
         const engine = new OperationEngine({
           store,
           drivers,
@@ -139,6 +145,24 @@ export const stageManagerPlugin = createBackendPlugin({
                 .catch(error =>
                   deps.logger.warn(`Could not publish progress: ${error}`),
                 );
+            },
+            // Removing a deployment can free layers other deployments no longer need: collect
+            // them now rather than at the next scheduled reconcile.
+            finished: operation => {
+              if (
+                operation.state === 'succeeded' &&
+                ['undeploy', 'promote', 'demote', 'swap'].includes(
+                  operation.kind,
+                )
+              ) {
+                reconciler
+                  .run()
+                  .catch(error =>
+                    deps.logger.warn(
+                      `Reconcile after ${operation.kind} failed: ${error}`,
+                    ),
+                  );
+              }
             },
           },
         });
@@ -169,12 +193,6 @@ export const stageManagerPlugin = createBackendPlugin({
           auditLog,
           lifecycle,
           notifications: deps.notifications,
-          logger: deps.logger,
-        });
-        const reconciler = new Reconciler({
-          store,
-          drivers,
-          config,
           logger: deps.logger,
         });
 
