@@ -25,6 +25,7 @@ import { operationSignal } from './lifecycle/operationSignal';
 import { Reconciler } from './lifecycle/Reconciler';
 import { createRouter } from './router/createRouter';
 import { AuditLog } from './services/AuditLog';
+import { BoardService } from './services/BoardService';
 import { Authorizer } from './services/Authorizer';
 import { ConfigurationService } from './services/ConfigurationService';
 import { DeploymentService } from './services/DeploymentService';
@@ -251,6 +252,11 @@ export const stageManagerPlugin = createBackendPlugin({
               store,
               authorizer: deploymentAuthorizer,
               services,
+            }),
+            board: new BoardService({
+              store,
+              services,
+              authorizer: deploymentAuthorizer,
             }),
             lifecycle,
             approvals,

@@ -252,6 +252,10 @@ export const serviceListQuerySchema = paginationSchema
   .extend({
     /** Case-insensitive text filter on the entity's name and title. */
     search: z.string().max(200).optional(),
+    /** Only services owned by this entity ref (`spec.owner`). */
+    owner: entityRef.optional(),
+    /** Only services of this system (`spec.system`, a system name or ref). */
+    system: z.string().min(1).max(253).optional(),
   })
   .strict();
 

@@ -369,3 +369,81 @@ export interface Lease {
   createdAt: string;
   updatedAt: string;
 }
+
+/** A deployment as the overview board shows it. @public */
+export interface BoardDeployment {
+  id: string;
+  configurationId: string;
+  configurationName?: string;
+  configurationVersion: number;
+  state: DeploymentState;
+  role: DeploymentRole;
+  machineCount: number;
+  leaseExpiresAt?: string;
+  /** The unfinished operation working on the deployment, if any. */
+  activeOperation?: { id: string; kind: OperationKind; state: OperationState };
+}
+
+/** A stage of a service on the overview board. @public */
+export interface BoardCell {
+  stage: string;
+  pool: string;
+  requiredApprovals: number;
+  /** What the stage runs. */
+  primary?: BoardDeployment;
+  /** Copies (clones for testing) running or stopped in the stage. */
+  copies: BoardDeployment[];
+  /** Deployments replaced by a swap, kept for rollback. */
+  retired: number;
+  /** Approval requests waiting for a decision into this stage. */
+  pendingApprovals: number;
+}
+
+/** A service with one cell per stage of its workflow. @public */
+export interface BoardRow {
+  service: StageManagerService;
+  cells: BoardCell[];
+}
+
+/** Resources of one service in one stage of a pool. @public */
+export interface UsageEntry {
+  serviceRef: string;
+  stage: string;
+  deployments: number;
+  /** Recorded for its machines (vCPU, MiB, GiB of virtual disk). */
+  allocated: PoolCapacity;
+  /** Bytes its disks occupy in the pool, measured by the driver. */
+  diskBytes?: number;
+}
+
+/** What a pool holds: capacity, allocation, the driver's measurement, and who uses it. @public */
+export interface PoolUsage {
+  pool: Pool;
+  /** The driver's view (absent when the driver could not answer; see `error`). */
+  measured?: { physical: PoolCapacity; used: PoolCapacity };
+  error?: string;
+  byService: UsageEntry[];
+}
+
+/** A disk of a pool with what it is backed by, for the storage tree. @public */
+export interface StorageDisk {
+  name: string;
+  path: string;
+  allocatedBytes: number;
+  virtualSizeBytes: number;
+  /** Path of the file this disk is backed by (its parent in the tree), if any. */
+  backingPath?: string;
+  deploymentId?: string;
+  serviceRef?: string;
+  stage?: string;
+  deploymentState?: DeploymentState;
+}
+
+/** The disks of a pool and the images outside it that they are backed by. @public */
+export interface PoolStorage {
+  pool: string;
+  disks: StorageDisk[];
+  /** Backing files outside the pool (template base images). */
+  bases: Array<{ path: string }>;
+  totalAllocatedBytes: number;
+}

@@ -53,8 +53,16 @@ function user(name: string, groups: string[]): Entity {
   };
 }
 
+const shop = serviceEntity('shop', { 'stage-manager.io/workflow': 'default' });
+
 export const entities: Entity[] = [
-  serviceEntity('shop', { 'stage-manager.io/workflow': 'default' }),
+  {
+    ...shop,
+    relations: [
+      { type: 'ownedBy', targetRef: 'group:default/team-a' },
+      { type: 'partOf', targetRef: 'system:default/webshop' },
+    ],
+  },
   user('ann', ['shop-team']),
   user('bob', ['release-managers']),
   user('carol', ['qa']),

@@ -33,6 +33,10 @@ export interface ApprovalStore {
   addVote(requestId: string, vote: ApprovalVote): Promise<void>;
   /** Moves a pending request to a final state; false when it was no longer pending. */
   decide(id: string, state: ApprovalState, now: string): Promise<boolean>;
+  /** Pending requests per service and stage. */
+  countPending(
+    serviceRefs: string[],
+  ): Promise<Array<{ serviceRef: string; stage: string; count: number }>>;
   /** Pending requests whose expiry is before `now`. */
   listExpired(now: string): Promise<ApprovalRequest[]>;
 }
@@ -176,5 +180,20 @@ export class DatabaseApprovalStore implements ApprovalStore {
       .where('expires_at', '<', now)
       .orderBy('expires_at');
     return this.withVotes(rows);
+  }
+
+  async countPending(serviceRefs: string[]) {
+    if (serviceRefs.length === 0) return [];
+    const rows = await this.db('approval_requests')
+      .where({ state: 'pending' })
+      .whereIn('service_ref', serviceRefs)
+      .groupBy('service_ref', 'stage')
+      .select('service_ref', 'stage')
+      .count({ count: '*' });
+    return rows.map((r: any) => ({
+      serviceRef: r.service_ref as string,
+      stage: r.stage as string,
+      count: Number(r.count),
+    }));
   }
 }

@@ -63,6 +63,8 @@ export interface ConfigurationStore {
   ): Promise<ConfigurationVersion | undefined>;
   /** Deletes the configuration with its versions. */
   delete(id: string): Promise<void>;
+  /** Names of configurations by id. */
+  names(ids: string[]): Promise<Map<string, string>>;
 }
 
 type Row = {
@@ -271,5 +273,17 @@ export class DatabaseConfigurationStore implements ConfigurationStore {
       .delete();
     const deleted = await this.db('configurations').where({ id }).delete();
     if (deleted === 0) throw new NotFoundError(`No configuration '${id}'`);
+  }
+
+  async names(ids: string[]): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await this.db('configurations')
+        .whereIn('id', unique.slice(i, i + 500))
+        .select('id', 'name');
+      for (const r of rows) result.set(r.id, r.name);
+    }
+    return result;
   }
 }

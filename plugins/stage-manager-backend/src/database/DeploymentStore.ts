@@ -28,6 +28,8 @@ export interface DeploymentFilter {
   stage?: string;
   state?: DeploymentState;
   role?: DeploymentRole;
+  /** Leave out undeployed deployments. */
+  live?: boolean;
   configurationId?: string;
   criteria?: PermissionCriteria<ColumnFilter>;
 }
@@ -66,6 +68,22 @@ export interface DeploymentStore {
   deleteUndeployed(configurationId: string): Promise<void>;
   /** Resources recorded for live deployments, per pool. */
   allocatedByPool(): Promise<Map<string, PoolCapacity>>;
+  /** Resources recorded for live deployments, per pool, service and stage. */
+  allocationBreakdown(): Promise<
+    Array<{
+      pool: string;
+      serviceRef: string;
+      stage: string;
+      deployments: number;
+      allocated: PoolCapacity;
+    }>
+  >;
+  /** Service, stage and state of deployments by id (undeployed included). */
+  describe(
+    ids: string[],
+  ): Promise<
+    Map<string, { serviceRef: string; stage: string; state: DeploymentState }>
+  >;
 }
 
 type Row = {
@@ -172,6 +190,7 @@ export class DatabaseDeploymentStore implements DeploymentStore {
     if (options.stage) query.where('deployments.stage', options.stage);
     if (options.state) query.where('deployments.state', options.state);
     if (options.role) query.where('deployments.role', options.role);
+    if (options.live) query.whereNot('deployments.state', 'undeployed');
     if (options.configurationId) {
       query.where('deployments.configuration_id', options.configurationId);
     }
@@ -344,5 +363,61 @@ export class DatabaseDeploymentStore implements DeploymentStore {
         },
       ]),
     );
+  }
+
+  async allocationBreakdown() {
+    const machines = await this.db('deployment_machines as m')
+      .join('deployments as d', 'd.id', 'm.deployment_id')
+      .whereNot('d.state', 'undeployed')
+      .groupBy('d.pool', 'd.service_ref', 'd.stage')
+      .select('d.pool', 'd.service_ref', 'd.stage')
+      .sum({ vcpus: 'm.vcpus', memory: 'm.memory_mib', disk: 'm.disk_gib' });
+    const counts = await this.db('deployments')
+      .whereNot('state', 'undeployed')
+      .groupBy('pool', 'service_ref', 'stage')
+      .select('pool', 'service_ref', 'stage')
+      .count({ count: '*' });
+    const key = (r: any) => `${r.pool}|${r.service_ref}|${r.stage}`;
+    const byKey = new Map(machines.map((r: any) => [key(r), r]));
+    return counts
+      .map((c: any) => {
+        const m: any = byKey.get(key(c)) ?? {};
+        return {
+          pool: c.pool as string,
+          serviceRef: c.service_ref as string,
+          stage: c.stage as string,
+          deployments: Number(c.count),
+          allocated: {
+            vcpus: Number(m.vcpus ?? 0),
+            memoryMiB: Number(m.memory ?? 0),
+            diskGiB: Number(m.disk ?? 0),
+          },
+        };
+      })
+      .sort((a, b) =>
+        `${a.pool}|${a.serviceRef}|${a.stage}`.localeCompare(
+          `${b.pool}|${b.serviceRef}|${b.stage}`,
+        ),
+      );
+  }
+
+  async describe(ids: string[]) {
+    const result = new Map<
+      string,
+      { serviceRef: string; stage: string; state: DeploymentState }
+    >();
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.db('deployments')
+        .whereIn('id', ids.slice(i, i + 500))
+        .select('id', 'service_ref', 'stage', 'state');
+      for (const r of rows) {
+        result.set(r.id, {
+          serviceRef: r.service_ref,
+          stage: r.stage,
+          state: r.state,
+        });
+      }
+    }
+    return result;
   }
 }

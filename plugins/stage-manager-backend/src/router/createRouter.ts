@@ -29,6 +29,7 @@ import { ApprovalService } from '../lifecycle/ApprovalService';
 import { LeaseService } from '../lifecycle/LeaseService';
 import { LifecycleService } from '../lifecycle/LifecycleService';
 import { AuditLog } from '../services/AuditLog';
+import { BoardService } from '../services/BoardService';
 import { ConfigurationService } from '../services/ConfigurationService';
 import { DeploymentService } from '../services/DeploymentService';
 import { PoolService } from '../services/PoolService';
@@ -70,6 +71,7 @@ export async function createRouter(deps: {
   configurations: ConfigurationService;
   pools: PoolService;
   deployments: DeploymentService;
+  board: BoardService;
   lifecycle: LifecycleService;
   approvals: ApprovalService;
   leases: LeaseService;
@@ -83,7 +85,7 @@ export async function createRouter(deps: {
   // Services
 
   router.get('/services', async (req, res) => {
-    const { limit, offset, search } = parseInput(
+    const { limit, offset, ...filter } = parseInput(
       serviceListQuerySchema,
       req.query,
       'query',
@@ -91,7 +93,7 @@ export async function createRouter(deps: {
     const credentials = await httpAuth.credentials(req);
     res.json(
       await deps.services.list(
-        { page: { limit, offset }, search },
+        { page: { limit, offset }, ...filter },
         credentials,
       ),
     );
@@ -220,6 +222,34 @@ export async function createRouter(deps: {
   router.get('/pools/:name', async (req, res) => {
     const { name } = parseInput(nameParams, req.params, 'path');
     res.json(await deps.pools.get(name, await httpAuth.credentials(req)));
+  });
+
+  router.get('/pools/:name/storage', async (req, res) => {
+    const { name } = parseInput(nameParams, req.params, 'path');
+    res.json(await deps.pools.storage(name, await httpAuth.credentials(req)));
+  });
+
+  router.get('/usage', async (req, res) => {
+    parseInput(z.object({}).strict(), req.query, 'query');
+    const items = await deps.pools.usage(await httpAuth.credentials(req));
+    res.json({ items, totalCount: items.length });
+  });
+
+  // The overview board: services × stages.
+
+  router.get('/board', async (req, res) => {
+    const { limit, offset, ...filter } = parseInput(
+      serviceListQuerySchema,
+      req.query,
+      'query',
+    );
+    const credentials = await httpAuth.credentials(req);
+    res.json(
+      await deps.board.list(
+        { page: { limit, offset }, ...filter },
+        credentials,
+      ),
+    );
   });
 
   // Deployments and operations

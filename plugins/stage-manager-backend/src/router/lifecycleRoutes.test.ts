@@ -274,6 +274,145 @@ describe('lifecycle routes', () => {
       );
     });
 
+    it('shows the board (services × stages), usage per pool and the storage tree', async () => {
+      const created = await request(server)
+        .post('/api/stage-manager/configurations')
+        .set(as(ANN))
+        .send({
+          serviceRef: 'component:default/shop',
+          name: `board-${databaseId.toLowerCase().replace('_', '-')}`,
+          machines: [
+            { name: 'web', template: 'tiny' },
+            { name: 'db', template: 'tiny' },
+          ],
+        });
+      expect(created.status).toBe(201);
+      const deploy = await request(server)
+        .post('/api/stage-manager/deployments')
+        .set(as(ANN))
+        .send({ configurationId: created.body.id, stage: 'test' });
+      const deployed = await settle(deploy.body.id);
+      const promote = await request(server)
+        .post(
+          `/api/stage-manager/deployments/${deployed.targetDeploymentId}/promote`,
+        )
+        .set(as(ANN))
+        .send({});
+      expect(promote.body.state).toBe('queued');
+      const promoted = await settle(promote.body.id);
+      const staging = promoted.targetDeploymentId;
+      // Another deployment waits in uat for approval to go to production.
+      const uat = await settle(
+        (
+          await request(server)
+            .post('/api/stage-manager/deployments')
+            .set(as(ANN))
+            .send({ configurationId: created.body.id, stage: 'uat' })
+        ).body.id,
+      );
+      const pendingPromote = await request(server)
+        .post(
+          `/api/stage-manager/deployments/${uat.targetDeploymentId}/promote`,
+        )
+        .set(as(ANN))
+        .send({});
+      expect(pendingPromote.body.state).toBe('awaiting-approval');
+
+      const board = await request(server)
+        .get('/api/stage-manager/board?system=webshop')
+        .set(as(ANN));
+      expect(board.status).toBe(200);
+      expect(board.body.totalCount).toBe(1);
+      const cells = Object.fromEntries(
+        board.body.items[0].cells.map((c: any) => [c.stage, c]),
+      );
+      expect(Object.keys(cells)).toEqual([
+        'integration',
+        'test',
+        'staging',
+        'uat',
+        'production',
+      ]);
+      expect(cells.test.primary).toBeUndefined();
+      expect(cells.staging.primary).toMatchObject({
+        id: staging,
+        configurationName: created.body.name,
+        configurationVersion: 1,
+        state: 'running',
+        role: 'primary',
+        machineCount: 2,
+      });
+      expect(cells.staging.primary.activeOperation).toBeUndefined();
+      expect(cells.uat.primary.activeOperation).toEqual({
+        id: pendingPromote.body.id,
+        kind: 'promote',
+        state: 'awaiting-approval',
+      });
+      expect(cells.production).toMatchObject({
+        pool: 'prod',
+        requiredApprovals: 1,
+        pendingApprovals: 1,
+      });
+      // The stage policy of test gives a lease; staging has none here.
+      expect(cells.staging.primary.leaseExpiresAt).toBeUndefined();
+      const none = await request(server)
+        .get('/api/stage-manager/board?owner=group:default/someone-else')
+        .set(as(ANN));
+      expect(none.body).toEqual({ items: [], totalCount: 0 });
+
+      const usage = await request(server)
+        .get('/api/stage-manager/usage')
+        .set(as(ANN));
+      expect(usage.status).toBe(200);
+      const lab = usage.body.items.find((u: any) => u.pool.name === 'lab');
+      expect(lab.measured.physical.vcpus).toBe(64);
+      expect(lab.byService).toContainEqual(
+        expect.objectContaining({
+          serviceRef: 'component:default/shop',
+          stage: 'staging',
+          deployments: 1,
+          allocated: { vcpus: 2, memoryMiB: 512, diskGiB: 2 },
+          diskBytes: 0,
+        }),
+      );
+
+      const storage = await request(server)
+        .get('/api/stage-manager/pools/lab/storage')
+        .set(as(ANN));
+      expect(storage.status).toBe(200);
+      expect(storage.body.bases).toEqual([{ path: '/images/tiny.qcow2' }]);
+      const stagingDisks = storage.body.disks.filter(
+        (d: any) => d.deploymentId === staging,
+      );
+      expect(stagingDisks).toHaveLength(2);
+      // Staging's disks are linked clones of the frozen layers of the test deployment.
+      for (const disk of stagingDisks) {
+        const parent = storage.body.disks.find(
+          (d: any) => d.path === disk.backingPath,
+        );
+        expect(parent).toMatchObject({
+          deploymentId: deployed.targetDeploymentId,
+          deploymentState: 'undeployed',
+          stage: 'test',
+        });
+      }
+      const missing = await request(server)
+        .get('/api/stage-manager/pools/nope/storage')
+        .set(as(ANN));
+      expect(missing.status).toBe(404);
+      const cancel = await request(server)
+        .post(
+          `/api/stage-manager/approvals/${
+            (
+              await settle(pendingPromote.body.id)
+            ).approvalRequestId
+          }/cancel`,
+        )
+        .set(as(ANN))
+        .send({});
+      expect(cancel.body.state).toBe('cancelled');
+    });
+
     it('names the bad field, refuses unknown stages and denies users without permission', async () => {
       const missing = await request(server)
         .post('/api/stage-manager/deployments')

@@ -6,6 +6,7 @@ import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import {
   CompoundEntityRef,
   Entity,
+  parseEntityRef,
   stringifyEntityRef,
 } from '@backstage/catalog-model';
 import { NotFoundError } from '@backstage/errors';
@@ -53,9 +54,26 @@ export class ServiceDirectory {
   }
 
   async list(
-    options: { page: PageRequest; search?: string },
+    options: {
+      page: PageRequest;
+      search?: string;
+      /** Owner entity ref (matches the `ownedBy` relation). */
+      owner?: string;
+      /** System name or ref (matches the `partOf` relation). */
+      system?: string;
+    },
     credentials: BackstageCredentials,
   ): Promise<Page<StageManagerService>> {
+    const narrow: Record<string, string> = {};
+    if (options.owner) narrow['relations.ownedBy'] = options.owner;
+    if (options.system) {
+      narrow['relations.partOf'] = stringifyEntityRef(
+        parseEntityRef(options.system, {
+          defaultKind: 'system',
+          defaultNamespace: 'default',
+        }),
+      ).toLocaleLowerCase('en-US');
+    }
     const response = await this.deps.catalog.queryEntities(
       {
         // Either annotation opts an entity in. The annotation key comes before `kind`: the
@@ -64,11 +82,13 @@ export class ServiceDirectory {
           {
             [`metadata.annotations.${ANNOTATION_WORKFLOW}`]:
               CATALOG_FILTER_EXISTS,
+            ...narrow,
             kind: SERVICE_KINDS,
           },
           {
             [`metadata.annotations.${ANNOTATION_STAGES}`]:
               CATALOG_FILTER_EXISTS,
+            ...narrow,
             kind: SERVICE_KINDS,
           },
         ],
