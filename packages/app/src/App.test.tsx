@@ -35,11 +35,11 @@ describe('App', () => {
   });
 
   it('shows Stage Manager in the sidebar and serves its page', async () => {
-    const stageManagerApi: jest.Mocked<StageManagerApi> = {
+    // Only what the landing page calls; anything else fails the test loudly.
+    const stageManagerApi = {
       listServices: jest.fn(async () => ({ items: [], totalCount: 0 })),
-      getService: jest.fn(),
-      listDeployments: jest.fn(),
-    };
+      getBoard: jest.fn(async () => ({ items: [], totalCount: 0 })),
+    } as Partial<StageManagerApi> as jest.Mocked<StageManagerApi>;
 
     // The sidebar's NotificationsSidebarItem needs the notifications plugin and API.
     const notificationsApi: Partial<NotificationsApi> = {

@@ -4,6 +4,7 @@ import {
   createFrontendPlugin,
   discoveryApiRef,
   fetchApiRef,
+  identityApiRef,
 } from '@backstage/frontend-plugin-api';
 import LayersIcon from '@material-ui/icons/Layers';
 import { StageManagerClient, stageManagerApiRef } from './api';
@@ -14,9 +15,13 @@ export const stageManagerApi = ApiBlueprint.make({
   params: defineParams =>
     defineParams({
       api: stageManagerApiRef,
-      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
-      factory: ({ discoveryApi, fetchApi }) =>
-        new StageManagerClient({ discoveryApi, fetchApi }),
+      deps: {
+        discoveryApi: discoveryApiRef,
+        fetchApi: fetchApiRef,
+        identityApi: identityApiRef,
+      },
+      factory: ({ discoveryApi, fetchApi, identityApi }) =>
+        new StageManagerClient({ discoveryApi, fetchApi, identityApi }),
     }),
 });
 

@@ -55,9 +55,7 @@ function createApi(
 ): jest.Mocked<StageManagerApi> {
   return {
     listServices: jest.fn(listServices),
-    getService: jest.fn(),
-    listDeployments: jest.fn(),
-  };
+  } as Partial<StageManagerApi> as jest.Mocked<StageManagerApi>;
 }
 
 function renderPage(api: StageManagerApi) {
