@@ -11,6 +11,9 @@ import {
   ApprovalVote,
   AuditEvent,
   auditListQuerySchema,
+  BoardCell,
+  BoardDeployment,
+  BoardRow,
   cloneInputSchema,
   Configuration,
   configurationInputSchema,
@@ -41,6 +44,8 @@ import {
   paginationSchema,
   Pool,
   PoolCapacity,
+  PoolStorage,
+  PoolUsage,
   ReadinessCheck,
   serviceListQuerySchema,
   ServiceStage,
@@ -48,10 +53,12 @@ import {
   stageManagerPermissions,
   StageManagerService,
   StageManagerServiceDetails,
+  StorageDisk,
   swapInputSchema,
   Template,
   templateInputSchema,
   templatePatchSchema,
+  UsageEntry,
 } from '@internal/plugin-stage-manager-common';
 import express from 'express';
 import fs from 'node:fs';
@@ -467,6 +474,7 @@ async function buildRouter(): Promise<express.Router> {
     configurations: stubService(),
     pools: stubService(),
     deployments: stubService(),
+    board: stubService(),
     lifecycle: stubService(),
     approvals: stubService(),
     leases: stubService(),
@@ -607,6 +615,9 @@ function bodyRequired(name: string): boolean {
 /** List queries with their own schema; every other list takes `paginationSchema`. */
 const querySchemas: Record<string, ZodObjectSchema> = {
   'GET /services': serviceListQuerySchema as unknown as ZodObjectSchema,
+  'GET /board': serviceListQuerySchema as unknown as ZodObjectSchema,
+  /** `GET /usage` answers every pool at once and takes no query: createRouter's strict `{}`. */
+  'GET /usage': z.object({}).strict() as unknown as ZodObjectSchema,
   'GET /configurations':
     configurationListQuerySchema as unknown as ZodObjectSchema,
   'GET /deployments': deploymentListQuerySchema as unknown as ZodObjectSchema,
@@ -843,6 +854,72 @@ const responseFields: Record<
     createdAt: 'required',
     updatedAt: 'required',
   } satisfies Fields<Lease>,
+  ActiveOperation: {
+    id: 'required',
+    kind: 'required',
+    state: 'required',
+  } satisfies Fields<NonNullable<BoardDeployment['activeOperation']>>,
+  BoardDeployment: {
+    id: 'required',
+    configurationId: 'required',
+    configurationName: 'optional',
+    configurationVersion: 'required',
+    state: 'required',
+    role: 'required',
+    machineCount: 'required',
+    leaseExpiresAt: 'optional',
+    activeOperation: 'optional',
+  } satisfies Fields<BoardDeployment>,
+  BoardCell: {
+    stage: 'required',
+    pool: 'required',
+    requiredApprovals: 'required',
+    primary: 'optional',
+    copies: 'required',
+    retired: 'required',
+    pendingApprovals: 'required',
+  } satisfies Fields<BoardCell>,
+  BoardRow: {
+    service: 'required',
+    cells: 'required',
+  } satisfies Fields<BoardRow>,
+  PoolMeasurement: {
+    physical: 'required',
+    used: 'required',
+  } satisfies Fields<NonNullable<PoolUsage['measured']>>,
+  UsageEntry: {
+    serviceRef: 'required',
+    stage: 'required',
+    deployments: 'required',
+    allocated: 'required',
+    diskBytes: 'optional',
+  } satisfies Fields<UsageEntry>,
+  PoolUsage: {
+    pool: 'required',
+    measured: 'optional',
+    error: 'optional',
+    byService: 'required',
+  } satisfies Fields<PoolUsage>,
+  StorageDisk: {
+    name: 'required',
+    path: 'required',
+    allocatedBytes: 'required',
+    virtualSizeBytes: 'required',
+    backingPath: 'optional',
+    deploymentId: 'optional',
+    serviceRef: 'optional',
+    stage: 'optional',
+    deploymentState: 'optional',
+  } satisfies Fields<StorageDisk>,
+  StorageBase: { path: 'required' } satisfies Fields<
+    PoolStorage['bases'][number]
+  >,
+  PoolStorage: {
+    pool: 'required',
+    disks: 'required',
+    bases: 'required',
+    totalAllocatedBytes: 'required',
+  } satisfies Fields<PoolStorage>,
 };
 
 const operationStepStates: Record<OperationStepState, true> = {
@@ -1127,6 +1204,7 @@ describe('openapi.yaml', () => {
           'POST /configurations',
           'DELETE /configurations/{id}',
           'POST /configurations/{id}/versions',
+          'GET /pools/{name}/storage',
           'POST /deployments',
           'DELETE /deployments/{id}',
           'POST /deployments/{id}/clone',
