@@ -19,6 +19,29 @@ exports.up = async function up(knex) {
       .comment('primary | copy | retired');
   });
 
+  // Existing deployments: the newest live one of each service and stage is its primary.
+  const live = await knex('deployments')
+    .whereNot('state', 'undeployed')
+    .orderBy([
+      { column: 'service_ref' },
+      { column: 'stage' },
+      { column: 'created_at', order: 'desc' },
+      { column: 'id' },
+    ])
+    .select('id', 'service_ref', 'stage');
+  const seen = new Set();
+  const copies = [];
+  for (const d of live) {
+    const key = `${d.service_ref}|${d.stage}`;
+    if (seen.has(key)) copies.push(d.id);
+    else seen.add(key);
+  }
+  for (let i = 0; i < copies.length; i += 500) {
+    await knex('deployments')
+      .whereIn('id', copies.slice(i, i + 500))
+      .update({ role: 'copy' });
+  }
+
   await knex.schema.alterTable('operations', table => {
     table.string('target_deployment_id');
     table.string('target_stage');

@@ -215,8 +215,15 @@ export const stageManagerPlugin = createBackendPlugin({
           frequency: { minutes: 1 },
           timeout: { minutes: 5 },
           fn: async () => {
-            await approvals.expireDue();
-            await leases.sweep();
+            // Both run even if one fails; the task fails if either did.
+            const results = await Promise.allSettled([
+              approvals.expireDue(),
+              leases.sweep(),
+            ]);
+            const errors = results.flatMap(r =>
+              r.status === 'rejected' ? [String(r.reason)] : [],
+            );
+            if (errors.length) throw new Error(errors.join('; '));
           },
         });
         await deps.scheduler.scheduleTask({

@@ -11,7 +11,7 @@ export const DEPLOYMENT_TRANSITIONS: Readonly<
   Record<DeploymentState, readonly DeploymentState[]>
 > = {
   pending: ['provisioning', 'undeploying', 'failed'],
-  provisioning: ['running', 'stopped', 'failed'],
+  provisioning: ['running', 'stopped', 'undeploying', 'failed'],
   running: ['stopped', 'undeploying', 'failed'],
   stopped: ['running', 'undeploying', 'failed'],
   undeploying: ['undeployed', 'failed'],

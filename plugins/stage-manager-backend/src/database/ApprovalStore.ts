@@ -31,6 +31,11 @@ export interface ApprovalStore {
   }): Promise<Page<ApprovalRequest>>;
   /** Records a vote; a second vote by the same actor is a ConflictError. */
   addVote(requestId: string, vote: ApprovalVote): Promise<void>;
+  /**
+   * Locks a pending request's row for the rest of the transaction (PostgreSQL: row lock; SQLite
+   * serializes writers anyway). False when the request is not pending.
+   */
+  lockPending(id: string): Promise<boolean>;
   /** Moves a pending request to a final state; false when it was no longer pending. */
   decide(id: string, state: ApprovalState, now: string): Promise<boolean>;
   /** Pending requests per service and stage. */
@@ -149,21 +154,39 @@ export class DatabaseApprovalStore implements ApprovalStore {
   }
 
   async addVote(requestId: string, vote: ApprovalVote): Promise<void> {
+    const conflict = () =>
+      new ConflictError(
+        `${vote.actor} has already decided on approval request ${requestId}`,
+      );
     const existing = await this.db('approval_votes')
       .where({ request_id: requestId, actor: vote.actor })
       .first();
-    if (existing) {
-      throw new ConflictError(
-        `${vote.actor} has already decided on approval request ${requestId}`,
-      );
+    if (existing) throw conflict();
+    try {
+      await this.db('approval_votes').insert({
+        request_id: requestId,
+        actor: vote.actor,
+        decision: vote.decision,
+        comment: vote.comment ?? null,
+        created_at: vote.createdAt,
+      });
+    } catch (error) {
+      const e = error as { code?: string; message?: string };
+      if (
+        e.code === '23505' ||
+        /UNIQUE constraint failed/.test(e.message ?? '')
+      ) {
+        throw conflict();
+      }
+      throw error;
     }
-    await this.db('approval_votes').insert({
-      request_id: requestId,
-      actor: vote.actor,
-      decision: vote.decision,
-      comment: vote.comment ?? null,
-      created_at: vote.createdAt,
-    });
+  }
+
+  async lockPending(id: string): Promise<boolean> {
+    const updated = await this.db('approval_requests')
+      .where({ id, state: 'pending' })
+      .update({ state: 'pending' });
+    return updated === 1;
   }
 
   async decide(id: string, state: ApprovalState, now: string) {

@@ -26,7 +26,10 @@ export interface LeaseStore {
   ): Promise<boolean>;
   /** Leases with an expiry or a warning due at `now`, not enforced yet. */
   listDue(options: { now: string; warnBefore: string }): Promise<LeaseRecord[]>;
-  /** Marks (compare-and-set) that the warning or an expiry was handled; false when already done. */
+  /**
+   * Marks (compare-and-set) that the warning or an expiry was handled; false when already done
+   * or — for an expiry — when the expiry is no longer due at `now` (the lease was extended).
+   */
   mark(
     deploymentId: string,
     field: 'warnedAt' | 'runtimeEnforcedAt' | 'storageEnforcedAt',
@@ -151,10 +154,14 @@ export class DatabaseLeaseStore implements LeaseStore {
     now: string,
   ): Promise<boolean> {
     const column = COLUMNS[field];
-    const updated = await this.db('leases')
+    const query = this.db('leases')
       .where({ deployment_id: deploymentId })
-      .whereNull(column)
-      .update({ [column]: now, updated_at: now });
+      .whereNull(column);
+    if (field === 'runtimeEnforcedAt')
+      query.where('runtime_expires_at', '<=', now);
+    if (field === 'storageEnforcedAt')
+      query.where('storage_expires_at', '<=', now);
+    const updated = await query.update({ [column]: now, updated_at: now });
     return updated === 1;
   }
 }

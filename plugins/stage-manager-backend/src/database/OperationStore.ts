@@ -357,7 +357,10 @@ export class DatabaseOperationStore implements OperationStore {
 function describeLock(key: string): string {
   const [kind, ...rest] = key.split(':');
   const what = rest.join(':');
-  return kind === 'deployment'
-    ? `Deployment ${what}`
-    : `The primary deployment of ${what}`;
+  if (kind === 'deployment') return `Deployment ${what}`;
+  if (kind === 'primary') return `The primary deployment of ${what}`;
+  if (kind === 'clone-source')
+    return `A copy of deployment ${what.split(':')[0]}`;
+  if (kind === 'guard') return `A request for ${what}`;
+  return key;
 }

@@ -125,12 +125,11 @@ export class ApprovalService {
         targetKind: 'approval-request',
       },
       async stores => {
-        const current = await stores.approvals.get(id);
-        if (!current || current.state !== 'pending') {
+        // Lock the request first: concurrent votes are counted one after the other.
+        if (!(await stores.approvals.lockPending(id))) {
+          const gone = await stores.approvals.get(id);
           throw new ConflictError(
-            `Approval request ${id} is ${
-              current?.state ?? 'gone'
-            }, not pending`,
+            `Approval request ${id} is ${gone?.state ?? 'gone'}, not pending`,
           );
         }
         const now = nowIso();
@@ -140,13 +139,18 @@ export class ApprovalService {
           comment,
           createdAt: now,
         });
-        const approvals =
-          current.votes.filter(v => v.decision === 'approve').length +
-          (decision === 'approve' ? 1 : 0);
+        const current = (await stores.approvals.get(id))!;
+        const approvals = current.votes.filter(
+          v => v.decision === 'approve',
+        ).length;
         if (decision === 'reject') decided = 'rejected';
         else if (approvals >= current.requiredApprovals) decided = 'approved';
         if (decided) {
-          await stores.approvals.decide(id, decided, now);
+          if (!(await stores.approvals.decide(id, decided, now))) {
+            throw new ConflictError(
+              `Approval request ${id} was decided meanwhile`,
+            );
+          }
           await stores.operations.requeue(current.operationId, now);
         }
         const after = (await stores.approvals.get(id))!;
@@ -154,7 +158,10 @@ export class ApprovalService {
           result: after,
           targetId: id,
           serviceRef: current.serviceRef,
-          before: { state: current.state, approvals: approvals - 1 },
+          before: {
+            state: 'pending',
+            approvals: approvals - (decision === 'approve' ? 1 : 0),
+          },
           after: { state: after.state, decision, comment, approvals },
         };
       },

@@ -162,60 +162,79 @@ export class LeaseService {
       now: now.toISOString(),
       warnBefore: new Date(now.getTime() + maxWarning).toISOString(),
     });
+    const failures: string[] = [];
     for (const lease of due) {
-      const deployment = await this.deps.store.deployments.get(
-        lease.deploymentId,
-      );
-      if (!deployment || deployment.state === 'undeployed') {
-        await this.deps.store.leases.delete(lease.deploymentId);
-        continue;
-      }
-      const at = (iso?: string) => (iso ? Date.parse(iso) : Infinity);
-      const t = now.getTime();
-      if (!lease.storageEnforcedAt && at(lease.storageExpiresAt) <= t) {
-        const op = await this.deps.lifecycle.requestAsSystem(
-          'undeploy',
-          deployment,
-          SWEEPER,
-          stores =>
-            stores.leases.mark(deployment.id, 'storageEnforcedAt', nowIso()),
-        );
-        if (op) done.undeployed.push(deployment.id);
-        continue;
-      }
-      if (!lease.runtimeEnforcedAt && at(lease.runtimeExpiresAt) <= t) {
-        if (deployment.state !== 'running') {
-          await this.deps.store.leases.mark(
-            deployment.id,
-            'runtimeEnforcedAt',
-            nowIso(),
-          );
-        } else {
-          const op = await this.deps.lifecycle.requestAsSystem(
-            'stop',
-            deployment,
-            SWEEPER,
-            stores =>
-              stores.leases.mark(deployment.id, 'runtimeEnforcedAt', nowIso()),
-          );
-          if (op) done.stopped.push(deployment.id);
-        }
-        continue;
-      }
-      const next = Math.min(
-        lease.runtimeEnforcedAt ? Infinity : at(lease.runtimeExpiresAt),
-        lease.storageEnforcedAt ? Infinity : at(lease.storageExpiresAt),
-      );
-      if (
-        !lease.warnedAt &&
-        next - this.policy.warningMs(deployment.stage) <= t &&
-        (await this.deps.store.leases.mark(deployment.id, 'warnedAt', nowIso()))
-      ) {
-        done.warned.push(deployment.id);
-        await this.warn(deployment, new Date(next));
+      try {
+        await this.enforce(lease, now, done);
+      } catch (error) {
+        // One lease must not keep the others from being enforced; the task still fails.
+        failures.push(`${lease.deploymentId}: ${(error as Error).message}`);
       }
     }
+    if (failures.length) {
+      throw new Error(
+        `Lease sweep failed for ${
+          failures.length
+        } deployment(s): ${failures.join('; ')}`,
+      );
+    }
     return done;
+  }
+
+  private async enforce(
+    lease: LeaseRecord,
+    now: Date,
+    done: { warned: string[]; stopped: string[]; undeployed: string[] },
+  ) {
+    const deployment = await this.deps.store.deployments.get(
+      lease.deploymentId,
+    );
+    if (!deployment || deployment.state === 'undeployed') {
+      await this.deps.store.leases.delete(lease.deploymentId);
+      return;
+    }
+    const at = (iso?: string) => (iso ? Date.parse(iso) : Infinity);
+    const t = now.getTime();
+    const iso = now.toISOString();
+    // Each action is claimed by a compare-and-set on the lease in the same transaction as its
+    // operation, which also re-checks that the expiry is still due (an extension may have
+    // moved it since the lease was read).
+    if (!lease.storageEnforcedAt && at(lease.storageExpiresAt) <= t) {
+      const op = await this.deps.lifecycle.requestAsSystem(
+        'undeploy',
+        deployment,
+        SWEEPER,
+        stores => stores.leases.mark(deployment.id, 'storageEnforcedAt', iso),
+      );
+      if (op) done.undeployed.push(deployment.id);
+      return;
+    }
+    if (!lease.runtimeEnforcedAt && at(lease.runtimeExpiresAt) <= t) {
+      // A deployment that is not running is left alone: starting it needs an extension first,
+      // and if it runs again anyway the next sweep stops it.
+      if (deployment.state === 'running') {
+        const op = await this.deps.lifecycle.requestAsSystem(
+          'stop',
+          deployment,
+          SWEEPER,
+          stores => stores.leases.mark(deployment.id, 'runtimeEnforcedAt', iso),
+        );
+        if (op) done.stopped.push(deployment.id);
+      }
+      return;
+    }
+    const next = Math.min(
+      lease.runtimeEnforcedAt ? Infinity : at(lease.runtimeExpiresAt),
+      lease.storageEnforcedAt ? Infinity : at(lease.storageExpiresAt),
+    );
+    if (
+      !lease.warnedAt &&
+      next - this.policy.warningMs(deployment.stage) <= t &&
+      (await this.deps.store.leases.mark(deployment.id, 'warnedAt', iso))
+    ) {
+      done.warned.push(deployment.id);
+      await this.warn(deployment, new Date(next));
+    }
   }
 
   private async warn(deployment: Deployment, at: Date) {

@@ -678,6 +678,99 @@ describe('LifecycleService', () => {
       ).toBe(1);
     });
 
+    it('counts concurrent approvals one after the other: two of two approve at once', async () => {
+      await h.engine.stop();
+      h = await createHarness(databases, databaseId as TestDatabaseId, {
+        config: {
+          stages: {
+            production: {
+              pool: 'prod',
+              approvers: ['group:default/release-managers', 'group:default/qa'],
+              requiredApprovals: 2,
+            },
+          },
+        },
+      });
+      const { deployment: uat } = await deployed(h, 'uat');
+      const requested = await h.lifecycle.promote(uat.id, {}, as(ANN));
+      const id = requested.approvalRequestId!;
+      const votes = await Promise.all([
+        h.approvals.decide(id, 'approve', undefined, as(BOB)),
+        h.approvals.decide(id, 'approve', undefined, as(CAROL)),
+      ]);
+      expect(votes.map(v => v.state).sort()).toEqual(['approved', 'pending']);
+      expect((await h.store.approvals.get(id))!.state).toBe('approved');
+      expect((await h.settle(requested)).state).toBe('succeeded');
+      // A second vote of the same person is a conflict, not a server error.
+      await expect(
+        h.approvals.decide(id, 'approve', undefined, as(BOB)),
+      ).rejects.toMatchObject({ name: 'ConflictError' });
+    });
+
+    it('enforces an expiry only while it is due, and refuses to start past the runtime lease', async () => {
+      const { deployment: integration } = await deployed(h);
+      const op = await h.settle(
+        await h.lifecycle.promote(integration.id, {}, as(ANN)),
+      );
+      const id = op.targetDeploymentId!;
+      const lease = (await h.store.leases.get(id))!;
+      const runtime = Date.parse(lease.runtimeExpiresAt!);
+      // A sweep that read the lease before an extension must not enforce the old expiry.
+      expect(
+        await h.store.leases.mark(
+          id,
+          'runtimeEnforcedAt',
+          new Date(runtime - 1000).toISOString(),
+        ),
+      ).toBe(false);
+      // Stopped by hand before the expiry, then past it: starting needs an extension first.
+      await h.settle(await h.lifecycle.stop(id, as(ANN)));
+      const later = await h.leases.sweep(new Date(runtime + 1000));
+      expect(later.stopped).toEqual([]);
+      await h.store.leases.extend(
+        id,
+        lease,
+        {
+          runtimeExpiresAt: new Date(Date.now() - 1000).toISOString(),
+          storageExpiresAt: lease.storageExpiresAt,
+        },
+        new Date().toISOString(),
+      );
+      await expect(h.lifecycle.start(id, as(ANN))).rejects.toThrow(
+        /runtime lease .* ended .* extend the lease/,
+      );
+      await h.leases.extend(id, 'P1D', as(ANN));
+      expect((await h.settle(await h.lifecycle.start(id, as(ANN)))).state).toBe(
+        'succeeded',
+      );
+    });
+
+    it('undeploys a deployment left undeploying by a failed operation', async () => {
+      const { deployment: integration } = await deployed(h);
+      // The promote commits (test runs), then removing the source fails half way.
+      h.driver.failNext('undefineMachine', new Error('virsh undefine: boom'));
+      const promoted = await h.settle(
+        await h.lifecycle.promote(integration.id, {}, as(ANN)),
+      );
+      expect(promoted.state).toBe('failed');
+      expect(promoted.error).toBe('virsh undefine: boom');
+      expect(
+        (await h.store.deployments.get(promoted.targetDeploymentId!))!.state,
+      ).toBe('running');
+      expect((await h.store.deployments.get(integration.id))!.state).toBe(
+        'undeploying',
+      );
+      const again = await h.settle(
+        await h.lifecycle.undeploy(integration.id, as(ANN)),
+      );
+      expect(again.state).toBe('succeeded');
+      const left = await h.driver.listInventory({
+        deploymentId: integration.id,
+      });
+      expect(left.machines).toEqual([]);
+      expect(left.fences).toEqual([]);
+    });
+
     it('refuses a deployment that does not fit its pool', async () => {
       await h.engine.stop();
       h = await createHarness(databases, databaseId as TestDatabaseId, {

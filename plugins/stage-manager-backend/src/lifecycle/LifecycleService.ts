@@ -284,10 +284,15 @@ export class LifecycleService {
             step(
               'replace',
               primary
-                ? `Replace ${primary.id.slice(0, 8)} as primary of ${
-                    stage.name
-                  } (kept stopped for rollback)`
+                ? `Become primary of ${stage.name}, retiring ${primary.id.slice(
+                    0,
+                    8,
+                  )}`
                 : `Become primary of ${stage.name}`,
+            ),
+            step(
+              'stop-replaced',
+              'Stop the replaced deployment (kept for rollback)',
             ),
           ],
         };
@@ -313,6 +318,15 @@ export class LifecycleService {
         if (!['stopped', 'failed'].includes(current.state)) {
           throw new ConflictError(
             `Deployment ${id} is ${current.state}: only stopped or failed deployments can be started`,
+          );
+        }
+        const lease = await stores.leases.get(id);
+        if (
+          lease?.runtimeExpiresAt &&
+          Date.parse(lease.runtimeExpiresAt) <= Date.now()
+        ) {
+          throw new ConflictError(
+            `The runtime lease of deployment ${id} ended at ${lease.runtimeExpiresAt}: extend the lease before starting it`,
           );
         }
         return {
@@ -560,10 +574,15 @@ export class LifecycleService {
             step(
               'replace',
               primary
-                ? `Replace ${primary.id.slice(0, 8)} as primary of ${
-                    stage.name
-                  } (kept stopped for rollback)`
+                ? `Become primary of ${stage.name}, retiring ${primary.id.slice(
+                    0,
+                    8,
+                  )}`
                 : `Become primary of ${stage.name}`,
+            ),
+            step(
+              'stop-replaced',
+              'Stop the replaced deployment (kept for rollback)',
             ),
           );
         } else {
@@ -611,9 +630,11 @@ export class LifecycleService {
       source: deployment,
       build: async stores => {
         const current = (await stores.deployments.get(deployment.id))!;
-        if (['undeploying', 'undeployed'].includes(current.state)) {
+        // An `undeploying` deployment whose operation failed can be undeployed again; the
+        // deployment lock keeps this from racing a running undeploy.
+        if (current.state === 'undeployed') {
           throw new ConflictError(
-            `Deployment ${deployment.id} is already ${current.state}`,
+            `Deployment ${deployment.id} is already undeployed`,
           );
         }
         return {
@@ -776,19 +797,21 @@ export class LifecycleService {
     for (const g of built.guards ?? []) locks.push(`${g}:${id}`);
     await stores.operations.releaseLocks(id);
     await stores.operations.acquireLocks(id, locks, now);
-    if (options.source) {
-      // Copies of a deployment may run side by side, but not while it moves or goes away.
-      const moves = built.locks.includes(`deployment:${options.source.id}`);
+    // Copies of a deployment may run side by side, but not while it moves, stops or goes away.
+    for (const key of built.locks) {
+      if (!key.startsWith('deployment:')) continue;
+      const locked = key.slice('deployment:'.length);
       const cloning = (
-        await stores.operations.locksWithPrefix(
-          `clone-source:${options.source.id}:`,
-        )
+        await stores.operations.locksWithPrefix(`clone-source:${locked}:`)
       ).filter(other => other !== id);
-      if (moves && cloning.length) {
+      if (cloning.length) {
         throw new ConflictError(
-          `Deployment ${options.source.id} is being copied by operation ${cloning[0]}; try again when it has finished`,
+          `Deployment ${locked} is being copied by operation ${cloning[0]}; try again when it has finished`,
         );
       }
+    }
+    if (options.source) {
+      const moves = built.locks.includes(`deployment:${options.source.id}`);
       if (!moves && built.guards?.length) {
         const holder = await stores.operations.locksWithPrefix(
           `deployment:${options.source.id}`,

@@ -113,11 +113,24 @@ export class OperationEngine {
 
     const abort = new AbortController();
     this.controllers.add(abort);
+    // Without a successful heartbeat for half the stale time another instance may take the
+    // operation over soon: stop working on it before that can happen.
+    let lastBeat = Date.now();
     const heartbeat = setInterval(() => {
       if (abort.signal.aborted) return;
+      if (Date.now() - lastBeat > this.deps.config.operationStaleMs / 2) {
+        this.deps.logger.warn(
+          `Operation ${id}: no heartbeat for ${
+            Date.now() - lastBeat
+          } ms, letting go`,
+        );
+        abort.abort();
+        return;
+      }
       store.operations.heartbeat(id, owner, nowIso()).then(
         still => {
-          if (!still) abort.abort();
+          if (still) lastBeat = Date.now();
+          else abort.abort();
         },
         error =>
           this.deps.logger.warn(

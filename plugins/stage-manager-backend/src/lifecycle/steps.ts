@@ -518,7 +518,10 @@ const activate: StepDefinition = {
   },
 };
 
-/** A swap's commit: the new deployment becomes primary, the replaced one retired and stopped. */
+/**
+ * A swap's commit: in one transaction the new deployment becomes primary and running, and the
+ * replaced one retired with a storage lease. Its machines are stopped by the next step.
+ */
 const replace: StepDefinition = {
   commit: true,
   async run(ctx) {
@@ -526,28 +529,10 @@ const replace: StepDefinition = {
     const replacedId = ctx.operation.params.replacedDeploymentId as
       | string
       | undefined;
-    if (replacedId) {
-      const replaced = await placementOf(ctx, replacedId);
-      for (const m of replaced.deployment.machines) {
-        if (m.driverRef) {
-          await replaced.driver
-            .stopMachine({ name: m.driverRef })
-            .catch(error => {
-              if ((error as Error).name !== 'NotFoundError') throw error;
-            });
-          await ctx.store.deployments.setMachine(replacedId, m.name, {
-            state: 'stopped',
-          });
-        }
-      }
-    }
     await ctx.store.transaction(async stores => {
       const now = nowIso();
       if (replacedId) {
         const replaced = (await stores.deployments.get(replacedId))!;
-        if (replaced.state === 'running') {
-          await stores.deployments.transition(replacedId, 'stopped', now);
-        }
         await stores.deployments.setRole(replacedId, 'retired', now);
         const until = ctx.leases.retiredUntil(replaced.stage, new Date());
         await stores.leases.put({
@@ -563,14 +548,41 @@ const replace: StepDefinition = {
       }
       await stores.deployments.setRole(newId, 'primary', now);
       const lease = ctx.leases.initialLease(deployment.stage, new Date());
-      if (lease)
+      if (lease) {
         await stores.leases.put({
           deploymentId: newId,
           ...lease,
           createdAt: now,
         });
-      else await stores.leases.delete(newId);
+      } else {
+        await stores.leases.delete(newId);
+      }
     });
+  },
+};
+
+/** After a swap's commit: the replaced deployment's machines are shut down and it is stopped. */
+const stopReplaced: StepDefinition = {
+  async run(ctx) {
+    const replacedId = ctx.operation.params.replacedDeploymentId as
+      | string
+      | undefined;
+    if (!replacedId) return 'done';
+    const replaced = await placementOf(ctx, replacedId);
+    for (const m of replaced.deployment.machines) {
+      if (!m.driverRef) continue;
+      await replaced.driver.stopMachine({ name: m.driverRef }).catch(error => {
+        if ((error as Error).name !== 'NotFoundError') throw error;
+      });
+      await ctx.store.deployments.setMachine(replacedId, m.name, {
+        state: 'stopped',
+      });
+    }
+    const current = (await ctx.store.deployments.get(replacedId))!;
+    if (current.state === 'running') {
+      await ctx.store.deployments.transition(replacedId, 'stopped', nowIso());
+    }
+    return 'done';
   },
 };
 
@@ -631,6 +643,8 @@ const beginUndeploy: StepDefinition = {
 const removeAll: StepDefinition = {
   commit: true,
   async run(ctx) {
+    const current = await ctx.store.deployments.get(subject(ctx));
+    if (current?.state === 'undeployed') return 'done';
     const { deployment, pool, driver } = await placementOf(ctx, subject(ctx));
     const { retainedLayers } = await teardown(
       driver,
@@ -647,6 +661,7 @@ const removeAll: StepDefinition = {
       );
       await stores.leases.delete(deployment.id);
     });
+    return 'done';
   },
 };
 
@@ -660,6 +675,7 @@ export const STEPS: Record<string, StepDefinition> = {
   'start-machines': startMachines,
   activate,
   replace,
+  'stop-replaced': stopReplaced,
   'retire-source': retireSource,
   'mark-running': markRunning,
   'stop-machines': stopMachines,
@@ -683,9 +699,27 @@ export async function rollBack(ctx: StepContext): Promise<void> {
     });
     return;
   }
-  // Start, stop, undeploy and same-stage swaps act on an existing deployment: it is failed now.
+  // A same-stage swap may have started a stopped deployment's machines: stop them again.
   const subjectId = ctx.operation.deploymentId;
-  if (subjectId && ctx.operation.kind !== 'swap') {
+  if (subjectId && ctx.operation.kind === 'swap') {
+    const placement = await placementOf(ctx, subjectId);
+    if (placement.deployment.state === 'stopped') {
+      for (const m of placement.deployment.machines) {
+        if (!m.driverRef) continue;
+        await placement.driver
+          .stopMachine({ name: m.driverRef, force: true })
+          .catch(error => {
+            if ((error as Error).name !== 'NotFoundError') throw error;
+          });
+        await ctx.store.deployments.setMachine(subjectId, m.name, {
+          state: 'stopped',
+        });
+      }
+    }
+    return;
+  }
+  // Start, stop and undeploy act on an existing deployment: it is failed now.
+  if (subjectId) {
     const d = await ctx.store.deployments.get(subjectId);
     if (d && d.state !== 'undeployed' && d.state !== 'failed') {
       await ctx.store.deployments.setState(subjectId, 'failed', nowIso());

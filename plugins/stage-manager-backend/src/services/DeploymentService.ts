@@ -113,13 +113,16 @@ export class DeploymentService {
     credentials: BackstageCredentials,
   ): Promise<Operation> {
     const operation = await this.deps.store.operations.get(id);
-    const allowed =
-      operation &&
-      (await this.deps.authorizer.allows(
+    // Visible to whoever may read the deployments of its source stage or of its target stage.
+    let allowed = false;
+    for (const stage of new Set([operation?.stage, operation?.targetStage])) {
+      if (!operation || stage === undefined || allowed) continue;
+      allowed = await this.deps.authorizer.allows(
         deploymentReadPermission,
-        { serviceRef: operation.serviceRef, stage: operation.stage ?? '' },
+        { serviceRef: operation.serviceRef, stage },
         credentials,
-      ));
+      );
+    }
     if (!operation || !allowed) {
       throw new NotFoundError(`No operation '${id}'`);
     }

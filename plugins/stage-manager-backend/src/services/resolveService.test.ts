@@ -56,7 +56,7 @@ describe('resolveService', () => {
     });
   });
 
-  it('lets annotations override stages, pools, approvers and approvals', () => {
+  it('lets annotations override stages and pools, add approvers and raise approvals', () => {
     const service = resolveService(
       serviceEntity(
         'payments',
@@ -90,10 +90,29 @@ describe('resolveService', () => {
       {
         name: 'production',
         pool: 'prod',
-        approvers: ['group:default/cab'],
+        // App-config's approvers stay: annotations add to them.
+        approvers: ['group:default/release-managers', 'group:default/cab'],
         requiredApprovals: 2,
       },
     ]);
+  });
+
+  it('never lets an annotation lower the approvals app-config requires', () => {
+    const service = resolveService(
+      serviceEntity('sneaky', {
+        'stage-manager.io/workflow': 'default',
+        'stage-manager.io/approvers': 'production=group:default/sneaky-team',
+        'stage-manager.io/required-approvals': 'production=0',
+      }),
+      config,
+    );
+    expect(service.stages.find(s => s.name === 'production')).toMatchObject({
+      approvers: [
+        'group:default/release-managers',
+        'group:default/sneaky-team',
+      ],
+      requiredApprovals: 1,
+    });
   });
 
   it.each([

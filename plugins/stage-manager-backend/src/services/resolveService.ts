@@ -154,10 +154,12 @@ export function resolveService(
       );
     }
 
-    let stageApprovers = policy.approvers ?? [];
+    // App-config's approvers and required approvals are a floor set by the platform team: an
+    // annotation can add approvers and require more approvals, never fewer.
+    const floorApprovers = (policy.approvers ?? []).map(normalizeEntityRef);
+    let stageApprovers = [...floorApprovers];
     const rawApprovers = approvers.get(name);
     if (rawApprovers !== undefined) {
-      stageApprovers = [];
       for (const ref of rawApprovers.split(',').map(s => s.trim())) {
         if (!ref) continue;
         try {
@@ -178,8 +180,11 @@ export function resolveService(
       }
     }
 
+    stageApprovers = [...new Set(stageApprovers)];
+    const floorRequired =
+      policy.requiredApprovals ?? (floorApprovers.length > 0 ? 1 : 0);
     let requiredApprovals =
-      policy.requiredApprovals ?? (stageApprovers.length > 0 ? 1 : 0);
+      floorRequired || (stageApprovers.length > 0 ? 1 : 0);
     const rawRequired = required.get(name);
     if (rawRequired !== undefined) {
       const n = Number(rawRequired);
@@ -188,7 +193,7 @@ export function resolveService(
           `${ANNOTATION_REQUIRED_APPROVALS}: '${rawRequired}' for stage '${name}' must be a whole number`,
         );
       } else {
-        requiredApprovals = n;
+        requiredApprovals = Math.max(n, floorRequired);
       }
     }
     if (requiredApprovals > 0 && stageApprovers.length === 0) {
