@@ -37,7 +37,6 @@ describe('App', () => {
   it('shows Stage Manager in the sidebar and serves its page', async () => {
     // Only what the landing page calls; anything else fails the test loudly.
     const stageManagerApi = {
-      listServices: jest.fn(async () => ({ items: [], totalCount: 0 })),
       getBoard: jest.fn(async () => ({ items: [], totalCount: 0 })),
     } as Partial<StageManagerApi> as jest.Mocked<StageManagerApi>;
 
@@ -62,6 +61,6 @@ describe('App', () => {
     expect(
       await screen.findByText('No services use Stage Manager yet'),
     ).toBeInTheDocument();
-    expect(stageManagerApi.listServices).toHaveBeenCalled();
+    expect(stageManagerApi.getBoard).toHaveBeenCalled();
   });
 });

@@ -5,8 +5,11 @@
  * @packageDocumentation
  */
 export { stageManagerPlugin as default } from './plugin';
+export { stageManagerEntityContent } from './plugin';
 export * from './api';
 export * from './routes';
-export { ServicesPage } from './components/ServicesPage';
+export { StageManagerPage } from './components/StageManagerPage';
+export { ServiceView } from './components/ServicePage';
+export type { ServiceViewProps } from './components/ServicePage';
 export { CatalogEntityLink } from './components/CatalogEntityLink';
 export type { CatalogEntityLinkProps } from './components/CatalogEntityLink';

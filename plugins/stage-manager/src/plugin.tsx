@@ -6,6 +6,11 @@ import {
   fetchApiRef,
   identityApiRef,
 } from '@backstage/frontend-plugin-api';
+import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import {
+  ANNOTATION_STAGES,
+  ANNOTATION_WORKFLOW,
+} from '@internal/plugin-stage-manager-common';
 import LayersIcon from '@material-ui/icons/Layers';
 import { StageManagerClient, stageManagerApiRef } from './api';
 import { catalogEntityRouteRef, rootRouteRef } from './routes';
@@ -26,7 +31,8 @@ export const stageManagerApi = ApiBlueprint.make({
 });
 
 /**
- * The services page at `/stage-manager`. Extension id: `page:stage-manager`.
+ * The Stage Manager page at `/stage-manager` (overview board, service pages, consoles, usage,
+ * storage). Extension id: `page:stage-manager`.
  *
  * Its title, icon and route ref also make it the app's nav item: the nav in 1.55 is built from
  * page extensions, there is no separate nav item extension.
@@ -38,7 +44,28 @@ export const stageManagerPage = PageBlueprint.make({
     icon: <LayersIcon fontSize="inherit" />,
     routeRef: rootRouteRef,
     loader: () =>
-      import('./components/ServicesPage').then(m => <m.ServicesPage />),
+      import('./components/StageManagerPage').then(m => <m.StageManagerPage />),
+  },
+});
+
+/**
+ * The "Stage Manager" tab of catalog entity pages, for entities opted in with the
+ * `stage-manager.io/workflow` or `stage-manager.io/stages` annotation: the service's pipeline,
+ * operations, approvals and audit log. Extension id: `entity-content:stage-manager`.
+ */
+export const stageManagerEntityContent = EntityContentBlueprint.make({
+  params: {
+    path: 'stage-manager',
+    title: 'Stage Manager',
+    filter: entity =>
+      Boolean(
+        entity.metadata.annotations?.[ANNOTATION_WORKFLOW] ||
+          entity.metadata.annotations?.[ANNOTATION_STAGES],
+      ),
+    loader: () =>
+      import('./components/ServicePage').then(m => (
+        <m.EntityStageManagerContent />
+      )),
   },
 });
 
@@ -54,5 +81,5 @@ export const stageManagerPlugin = createFrontendPlugin({
   info: { packageJson: () => import('../package.json') },
   routes: { root: rootRouteRef },
   externalRoutes: { catalogEntity: catalogEntityRouteRef },
-  extensions: [stageManagerApi, stageManagerPage],
+  extensions: [stageManagerApi, stageManagerPage, stageManagerEntityContent],
 });

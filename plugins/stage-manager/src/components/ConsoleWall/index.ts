@@ -1,0 +1,1 @@
+export { ConsoleWallPage } from './ConsoleWallPage';

@@ -1,0 +1,90 @@
+import '@testing-library/jest-dom';
+import { Entity } from '@backstage/catalog-model';
+import { coreExtensionData } from '@backstage/frontend-plugin-api';
+import {
+  createExtensionTester,
+  renderInTestApp,
+} from '@backstage/frontend-test-utils';
+import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { screen } from '@testing-library/react';
+import { stageManagerApiRef } from '../../api';
+import stageManagerPlugin, { stageManagerEntityContent } from '../../index';
+import { EntityStageManagerContent } from './EntityStageManagerContent';
+import { ServicePage } from './ServicePage';
+import { createApi, SHOP } from './testFixtures';
+
+function entity(annotations: Record<string, string>): Entity {
+  return {
+    apiVersion: 'backstage.io/v1alpha1',
+    kind: 'Component',
+    metadata: { name: 'shop', namespace: 'default', annotations },
+    spec: { type: 'service', owner: 'team-a', lifecycle: 'production' },
+  };
+}
+
+describe('ServicePage', () => {
+  it('shows the service named by the route', async () => {
+    const api = createApi();
+    await renderInTestApp(<ServicePage />, {
+      apis: [[stageManagerApiRef, api]],
+      mountPath: '/services/:kind/:namespace/:name',
+      initialRouteEntries: ['/services/component/default/shop'],
+    });
+
+    expect(await screen.findByText('Shop')).toBeInTheDocument();
+    expect(api.getService).toHaveBeenCalledWith(SHOP);
+    expect(
+      await screen.findByText('Nothing recorded yet.'),
+    ).toBeInTheDocument();
+  });
+});
+
+describe('Stage Manager entity content', () => {
+  it('is registered in the plugin as the "Stage Manager" tab', () => {
+    expect(
+      stageManagerPlugin.getExtension('entity-content:stage-manager'),
+    ).toMatchObject({ kind: 'entity-content', namespace: 'stage-manager' });
+
+    const tester = createExtensionTester(stageManagerEntityContent);
+    expect(tester.get(coreExtensionData.routePath)).toBe('stage-manager');
+    expect(tester.get(EntityContentBlueprint.dataRefs.title)).toBe(
+      'Stage Manager',
+    );
+  });
+
+  it('only shows for entities opted into Stage Manager', () => {
+    const filterFunction = createExtensionTester(stageManagerEntityContent).get(
+      EntityContentBlueprint.dataRefs.filterFunction,
+    );
+    expect(filterFunction).toBeInstanceOf(Function);
+    const filter = filterFunction!;
+    expect(filter(entity({ 'stage-manager.io/workflow': 'default' }))).toBe(
+      true,
+    );
+    expect(
+      filter(entity({ 'stage-manager.io/stages': 'integration, production' })),
+    ).toBe(true);
+    expect(filter(entity({ 'backstage.io/techdocs-ref': 'dir:.' }))).toBe(
+      false,
+    );
+  });
+
+  it('shows the service view of the current entity', async () => {
+    const api = createApi();
+    await renderInTestApp(
+      <EntityProvider
+        entity={entity({ 'stage-manager.io/workflow': 'default' })}
+      >
+        <EntityStageManagerContent />
+      </EntityProvider>,
+      { apis: [[stageManagerApiRef, api]] },
+    );
+
+    expect(await screen.findByText('Shop')).toBeInTheDocument();
+    expect(api.getService).toHaveBeenCalledWith(SHOP);
+    expect(
+      await screen.findByText('Nothing recorded yet.'),
+    ).toBeInTheDocument();
+  });
+});

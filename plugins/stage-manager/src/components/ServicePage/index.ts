@@ -1,0 +1,4 @@
+export { ServicePage } from './ServicePage';
+export { ServiceView } from './ServiceView';
+export type { ServiceViewProps } from './ServiceView';
+export { EntityStageManagerContent } from './EntityStageManagerContent';

@@ -1,0 +1,1 @@
+export { StageManagerPage } from './StageManagerPage';
