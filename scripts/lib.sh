@@ -138,3 +138,13 @@ setup_guest() {
   step "Example guest (.cache/guest)"
   bash "$REPO_ROOT/scripts/build-guest.sh" "$CACHE_DIR/guest"
 }
+
+setup_chromium() {
+  # Debian's Chromium for the browser tests and screenshots (driven by playwright-core; browser
+  # downloads by tools do not work here).
+  step "Chromium (Debian)"
+  need_root
+  apt_install chromium
+  info "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium not found')"
+}
+
