@@ -12,6 +12,9 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import App from './App';
 import { navModule } from './modules/nav';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 describe('App', () => {
   it('should render', async () => {
     process.env = {

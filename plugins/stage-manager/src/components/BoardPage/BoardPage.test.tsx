@@ -14,6 +14,9 @@ import { StageManagerApi, stageManagerApiRef } from '../../api';
 import { catalogEntityRouteRef, rootRouteRef } from '../../routes';
 import { BoardPage, DEFAULT_PAGE_SIZE, REFRESH_INTERVAL_MS } from './BoardPage';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 function service(
   name: string,
   extra: Partial<StageManagerService> = {},

@@ -7,6 +7,9 @@ import { StageManagerApi, stageManagerApiRef } from '../../api';
 import { rootRouteRef } from '../../routes';
 import { ConsoleWallPage } from './ConsoleWallPage';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 /** A stand-in for noVNC's RFB client: records what the page does with it. */
 class MockRfb extends EventTarget {
   viewOnly = false;

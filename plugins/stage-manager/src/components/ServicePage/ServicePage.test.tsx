@@ -14,6 +14,9 @@ import { EntityStageManagerContent } from './EntityStageManagerContent';
 import { ServicePage } from './ServicePage';
 import { createApi, SHOP } from './testFixtures';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 function entity(annotations: Record<string, string>): Entity {
   return {
     apiVersion: 'backstage.io/v1alpha1',

@@ -16,6 +16,9 @@ import {
   shopDetails,
 } from './testFixtures';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 type SignalHandler = (message: object) => void;
 
 function createSignalApi() {

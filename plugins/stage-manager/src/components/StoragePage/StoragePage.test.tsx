@@ -7,6 +7,9 @@ import { StageManagerApi, stageManagerApiRef } from '../../api';
 import { catalogEntityRouteRef } from '../../routes';
 import { StoragePage } from './StoragePage';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 

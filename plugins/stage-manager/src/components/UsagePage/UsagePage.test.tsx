@@ -6,6 +6,9 @@ import { StageManagerApi, stageManagerApiRef } from '../../api';
 import { catalogEntityRouteRef } from '../../routes';
 import { UsagePage } from './UsagePage';
 
+// Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
+jest.setTimeout(30_000);
+
 const lab: PoolUsage = {
   pool: {
     name: 'lab',
