@@ -69,6 +69,23 @@ export const entities: Entity[] = [
   user('mallory', []),
 ];
 
+/** A permission service that allows everything to everyone but Mallory. */
+export function allowAllButMallory() {
+  const decide = (credentials: BackstageCredentials) => ({
+    result:
+      (credentials.principal as { userEntityRef?: string }).userEntityRef ===
+      MALLORY
+        ? AuthorizeResult.DENY
+        : AuthorizeResult.ALLOW,
+  });
+  return mockServices.permissions.mock({
+    authorize: async (requests, { credentials }) =>
+      requests.map(() => decide(credentials)),
+    authorizeConditional: async (requests, { credentials }) =>
+      requests.map(() => decide(credentials)) as any,
+  });
+}
+
 /** Everything in app-config the lifecycle tests rely on; `extra` is merged into stageManager. */
 export function lifecycleConfig(extra: Record<string, unknown> = {}) {
   return {
@@ -158,22 +175,7 @@ export async function createHarness(
   auditor.createEvent.mockImplementation(
     async () => ({ success: jest.fn(), fail: jest.fn() } as any),
   );
-  const permissions = mockServices.permissions.mock({
-    authorize: async (requests, { credentials }) =>
-      requests.map(() => ({
-        result:
-          (credentials.principal as any).userEntityRef === MALLORY
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-      })),
-    authorizeConditional: async (requests, { credentials }) =>
-      requests.map(() => ({
-        result:
-          (credentials.principal as any).userEntityRef === MALLORY
-            ? AuthorizeResult.DENY
-            : AuthorizeResult.ALLOW,
-      })) as any,
-  });
+  const permissions = allowAllButMallory();
   // The rules of the plugin's deployment resource type, as the permissions registry gives them.
   const ruleset = {
     getRuleByName: (name: string) =>

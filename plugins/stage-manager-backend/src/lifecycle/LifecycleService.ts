@@ -1,4 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { ResourcePermission } from '@backstage/plugin-permission-common';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   cloneInputSchema,
@@ -183,17 +184,10 @@ export class LifecycleService {
     input: z.output<typeof cloneInputSchema>,
     credentials: BackstageCredentials,
   ): Promise<Operation> {
-    const source = await this.readable(sourceId, credentials);
-    const service = await this.service(source.serviceRef, credentials);
-    const stage = this.stage(service, input.stage ?? source.stage, 'stage');
-    await this.deps.authorizer.resource(
+    const { source, service, stage } = await this.sourceAndTarget(
+      sourceId,
+      input.stage,
       deploymentClonePermission,
-      source,
-      credentials,
-    );
-    await this.deps.authorizer.resource(
-      deploymentClonePermission,
-      { serviceRef: service.entityRef, stage: stage.name },
       credentials,
     );
     return this.copyOf(source, service, stage, credentials, {
@@ -224,17 +218,10 @@ export class LifecycleService {
     input: z.output<typeof swapInputSchema>,
     credentials: BackstageCredentials,
   ): Promise<Operation> {
-    const source = await this.readable(sourceId, credentials);
-    const service = await this.service(source.serviceRef, credentials);
-    const stage = this.stage(service, input.stage ?? source.stage, 'stage');
-    await this.deps.authorizer.resource(
+    const { source, service, stage } = await this.sourceAndTarget(
+      sourceId,
+      input.stage,
       deploymentPromotePermission,
-      source,
-      credentials,
-    );
-    await this.deps.authorizer.resource(
-      deploymentPromotePermission,
-      { serviceRef: service.entityRef, stage: stage.name },
       credentials,
     );
     if (source.stage !== stage.name) {
@@ -861,6 +848,28 @@ export class LifecycleService {
   }
 
   // Lookups and checks
+
+  /**
+   * The source deployment, its service and the target stage (the source's own when none is
+   * named), with the permission checked on both the source and the target stage.
+   */
+  private async sourceAndTarget(
+    sourceId: string,
+    stageName: string | undefined,
+    permission: ResourcePermission,
+    credentials: BackstageCredentials,
+  ) {
+    const source = await this.readable(sourceId, credentials);
+    const service = await this.service(source.serviceRef, credentials);
+    const stage = this.stage(service, stageName ?? source.stage, 'stage');
+    await this.deps.authorizer.resource(permission, source, credentials);
+    await this.deps.authorizer.resource(
+      permission,
+      { serviceRef: service.entityRef, stage: stage.name },
+      credentials,
+    );
+    return { source, service, stage };
+  }
 
   private async readable(
     id: string,

@@ -4,6 +4,7 @@ import { StageManagerConfig } from '../config/StageManagerConfig';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { UNFINISHED_OPERATION_STATES } from '../database/OperationStore';
 import { DriverRegistry } from '../drivers/DriverRegistry';
+import { deleteDisksInOrder } from './steps';
 
 /** What a reconcile pass removed, per object kind. */
 export interface ReconcileReport {
@@ -94,25 +95,16 @@ export class Reconciler {
         }
       }
       for (const pool of pools) {
-        let disks = (await driver.listInventory({ pool })).disks;
-        for (let progress = true; progress; ) {
-          progress = false;
-          const remaining = [];
-          for (const d of disks) {
-            if (!(await orphan(d.deploymentId, `disk ${d.name}`))) continue;
-            try {
-              await driver.deleteDisk({ pool, disk: d.name });
-              report.disks.push(d.name);
-              progress = true;
-            } catch (error) {
-              const name = (error as Error).name;
-              if (name !== 'ConflictError' && name !== 'NotFoundError')
-                throw error;
-              remaining.push(d);
-            }
-          }
-          disks = remaining;
+        const orphans = [];
+        for (const d of (await driver.listInventory({ pool })).disks) {
+          if (await orphan(d.deploymentId, `disk ${d.name}`)) orphans.push(d);
         }
+        const kept = new Set(
+          (await deleteDisksInOrder(driver, pool, orphans)).map(d => d.name),
+        );
+        report.disks.push(
+          ...orphans.filter(d => !kept.has(d.name)).map(d => d.name),
+        );
       }
       for (const f of inventory.fences) {
         if (await orphan(f.deploymentId, `fence ${f.name}`)) {

@@ -440,6 +440,37 @@ const stopMachines: StepDefinition = {
 };
 
 /**
+ * Deletes disks of a pool, overlays before what they are backed by: passes over the list until
+ * nothing more can go. Returns the disks that stay because other disks are still backed by them.
+ */
+export async function deleteDisksInOrder<T extends { name: string }>(
+  driver: HypervisorDriver,
+  pool: PoolLocation,
+  disks: T[],
+): Promise<T[]> {
+  let remaining = disks;
+  for (let progress = true; progress && remaining.length; ) {
+    progress = false;
+    const kept: T[] = [];
+    for (const d of remaining) {
+      try {
+        await driver.deleteDisk({ pool, disk: d.name });
+        progress = true;
+      } catch (error) {
+        const name = (error as Error).name;
+        if (error instanceof ConflictError || name === 'ConflictError') {
+          kept.push(d);
+        } else if (name !== 'NotFoundError') {
+          throw error;
+        }
+      }
+    }
+    remaining = kept;
+  }
+  return remaining;
+}
+
+/**
  * Removes everything a driver holds for a deployment: machines, disks (except layers other
  * deployments' disks are still backed by: those go once nothing depends on them), the fence.
  */
@@ -453,28 +484,11 @@ export async function teardown(
   for (const m of inventory.machines) {
     await driver.undefineMachine({ name: m.name });
   }
-  let disks = inventory.disks.filter(d => d.pool === pool.name);
-  // Overlays first: delete what nothing depends on, until no progress is made.
-  for (let progress = true; progress && disks.length; ) {
-    progress = false;
-    const remaining = [];
-    for (const d of disks) {
-      try {
-        await driver.deleteDisk({ pool, disk: d.name });
-        progress = true;
-      } catch (error) {
-        if (
-          error instanceof ConflictError ||
-          (error as Error).name === 'ConflictError'
-        ) {
-          remaining.push(d);
-        } else if ((error as Error).name !== 'NotFoundError') {
-          throw error;
-        }
-      }
-    }
-    disks = remaining;
-  }
+  const disks = await deleteDisksInOrder(
+    driver,
+    pool,
+    inventory.disks.filter(d => d.pool === pool.name),
+  );
   if (disks.length) {
     logger?.info(
       `Kept ${disks

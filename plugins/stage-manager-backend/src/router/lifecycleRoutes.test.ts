@@ -8,7 +8,6 @@ import { createBackendModule } from '@backstage/backend-plugin-api';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { notificationService } from '@backstage/plugin-notifications-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { stageManagerDriversExtensionPoint } from '@internal/plugin-stage-manager-node';
 import { createServiceFactory } from '@backstage/backend-plugin-api';
 import request from 'supertest';
@@ -16,6 +15,7 @@ import { stageManagerPlugin } from '../plugin';
 import { createTestDatabases } from '../__testUtils__/databases';
 import { FakeDriver } from '../__testUtils__/FakeDriver';
 import {
+  allowAllButMallory,
   ANN,
   BOB,
   entities,
@@ -77,22 +77,7 @@ describe('lifecycle routes', () => {
             },
           }),
           catalogServiceMock.factory({ entities }),
-          mockServices.permissions.mock({
-            authorize: async (requests, { credentials }) =>
-              requests.map(() => ({
-                result:
-                  (credentials.principal as any).userEntityRef === MALLORY
-                    ? AuthorizeResult.DENY
-                    : AuthorizeResult.ALLOW,
-              })),
-            authorizeConditional: async (requests, { credentials }) =>
-              requests.map(() => ({
-                result:
-                  (credentials.principal as any).userEntityRef === MALLORY
-                    ? AuthorizeResult.DENY
-                    : AuthorizeResult.ALLOW,
-              })) as any,
-          }).factory,
+          allowAllButMallory().factory,
           createServiceFactory({
             service: notificationService,
             deps: {},
