@@ -103,21 +103,13 @@ function expressionsIn(value: JsonValue | undefined): string[] {
 }
 
 describe('examples/templates', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
+  const server = FakeStageManagerServer.forTests();
+  beforeAll(() => {
     server.addDeployment({ id: DEPLOYMENT_ID, stage: 'integration' });
   });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
 
   const actions: TemplateAction<any, any, any>[] = createStageManagerActions({
-    client: createTestClient({
-      get baseUrl() {
-        return server.baseUrl;
-      },
-    }).client,
+    client: createTestClient(server).client,
     pollIntervalMs: 5,
   });
   const actionsById = new Map(actions.map(a => [a.id, a]));

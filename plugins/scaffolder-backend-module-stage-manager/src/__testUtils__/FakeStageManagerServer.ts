@@ -86,27 +86,37 @@ export class FakeStageManagerServer {
   private nextPhases: OperationPhase[][] = [];
   private failures: FailureRule[] = [];
 
-  private constructor(private readonly server: Server) {}
+  private server?: Server;
 
-  static async start(): Promise<FakeStageManagerServer> {
+  /**
+   * A server for a test file: it listens before the file's tests, is reset before each test and
+   * closes after them.
+   */
+  static forTests(): FakeStageManagerServer {
+    const fake = new FakeStageManagerServer();
+    beforeAll(() => fake.listen());
+    afterAll(() => fake.stop());
+    beforeEach(() => fake.reset());
+    return fake;
+  }
+
+  private async listen(): Promise<void> {
     const app = express();
-    const server = await new Promise<Server>(resolve => {
+    app.use('/api/stage-manager', this.router());
+    this.server = await new Promise<Server>(resolve => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
-    const fake = new FakeStageManagerServer(server);
-    app.use('/api/stage-manager', fake.router());
-    return fake;
   }
 
   /** The plugin's base URL, as discovery would answer it. */
   get baseUrl(): string {
-    const { port } = this.server.address() as AddressInfo;
+    const { port } = this.server!.address() as AddressInfo;
     return `http://127.0.0.1:${port}/api/stage-manager`;
   }
 
   async stop(): Promise<void> {
     await new Promise<void>((resolve, reject) =>
-      this.server.close(err => (err ? reject(err) : resolve())),
+      this.server!.close(err => (err ? reject(err) : resolve())),
     );
   }
 

@@ -14,15 +14,11 @@ const EXAMPLE_CONFIGURATION_ID = '3f2b8c1e-5d4a-4e7b-9c61-2a8f0d9e7b15';
 const EXAMPLE_DEPLOYMENT_ID = '9a7c4e21-6b3d-4f8a-8e52-1c0d7b9f3a64';
 
 describe('examples of the Stage Manager actions', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
+  const server = FakeStageManagerServer.forTests();
+  beforeAll(() => {
     server.addConfiguration({ id: EXAMPLE_CONFIGURATION_ID, latestVersion: 2 });
     server.addDeployment({ id: EXAMPLE_DEPLOYMENT_ID });
   });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
 
   // Built before the server starts (describe.each needs the examples); asks for its URL later.
   const actions: TemplateAction<any, any, any>[] = createStageManagerActions({

@@ -9,13 +9,7 @@ import { createCloneAction } from './cloneAction';
 import { DRY_RUN_ID } from './operationFields';
 
 describe('stage-manager:clone', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   function setup() {
     const { client } = createTestClient(server);

@@ -9,13 +9,7 @@ import { createConfigurationCreateAction } from './createConfigurationAction';
 import { DRY_RUN_ID } from './operationFields';
 
 describe('stage-manager:configuration:create', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   function setup() {
     const { auth, client } = createTestClient(server);

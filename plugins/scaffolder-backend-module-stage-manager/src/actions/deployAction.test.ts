@@ -13,13 +13,7 @@ import { createDeployAction } from './deployAction';
 import { DRY_RUN_ID } from './operationFields';
 
 describe('stage-manager:deploy', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   function setup() {
     const { auth, client } = createTestClient(server);

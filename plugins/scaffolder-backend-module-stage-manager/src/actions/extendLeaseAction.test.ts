@@ -8,13 +8,7 @@ import {
 import { createExtendLeaseAction } from './extendLeaseAction';
 
 describe('stage-manager:lease:extend', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   function setup() {
     const { client } = createTestClient(server);

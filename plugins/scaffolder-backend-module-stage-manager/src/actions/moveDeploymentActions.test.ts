@@ -11,13 +11,7 @@ import {
 } from './moveDeploymentActions';
 
 describe('stage-manager:promote and stage-manager:demote', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   function setup() {
     const { client } = createTestClient(server);

@@ -12,13 +12,7 @@ import { StageManagerActionsClient } from './StageManagerActionsClient';
 import { StageManagerRequestError } from './StageManagerRequestError';
 
 describe('StageManagerActionsClient', () => {
-  let server: FakeStageManagerServer;
-
-  beforeAll(async () => {
-    server = await FakeStageManagerServer.start();
-  });
-  afterAll(() => server.stop());
-  beforeEach(() => server.reset());
+  const server = FakeStageManagerServer.forTests();
 
   it('finds the backend through discovery and sends JSON with the token on behalf of the caller', async () => {
     const { client, discovery, auth } = createTestClient(server);

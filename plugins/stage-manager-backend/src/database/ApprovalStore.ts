@@ -11,6 +11,7 @@ import {
   applyCriteria,
   ColumnFilter,
   fromJson,
+  isUniqueViolation,
   PageRequest,
   selectPage,
   toIso,
@@ -171,13 +172,7 @@ export class DatabaseApprovalStore implements ApprovalStore {
         created_at: vote.createdAt,
       });
     } catch (error) {
-      const e = error as { code?: string; message?: string };
-      if (
-        e.code === '23505' ||
-        /UNIQUE constraint failed/.test(e.message ?? '')
-      ) {
-        throw conflict();
-      }
+      if (isUniqueViolation(error)) throw conflict();
       throw error;
     }
   }

@@ -12,6 +12,7 @@ import {
   applyCriteria,
   ColumnFilter,
   fromJson,
+  isUniqueViolation,
   PageRequest,
   toIso,
   toIsoOrUndefined,
@@ -89,16 +90,6 @@ export const UNFINISHED_OPERATION_STATES: OperationState[] = [
   'running',
   'rolling-back',
 ];
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; message?: string };
-  return (
-    e?.code === '23505' ||
-    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
-    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
-    /UNIQUE constraint failed/.test(e?.message ?? '')
-  );
-}
 
 type Row = {
   id: string;

@@ -87,3 +87,14 @@ export function applyCriteria(
     ? query.whereRaw('1 = 0')
     : query.whereIn(column, criteria.values);
 }
+
+/** Whether a database error is a primary key or unique constraint violation (PostgreSQL, SQLite). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    /UNIQUE constraint failed/.test(e?.message ?? '')
+  );
+}

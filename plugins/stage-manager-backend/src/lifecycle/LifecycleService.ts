@@ -288,13 +288,7 @@ export class LifecycleService {
   }
 
   async start(id: string, credentials: BackstageCredentials) {
-    const deployment = await this.readable(id, credentials);
-    await this.deps.authorizer.resource(
-      deploymentDeployPermission,
-      deployment,
-      credentials,
-    );
-    const service = await this.service(deployment.serviceRef, credentials);
+    const { deployment, service } = await this.deployable(id, credentials);
     const orders = await this.startOrders(deployment);
     return this.request(credentials, {
       kind: 'start',
@@ -329,13 +323,7 @@ export class LifecycleService {
   }
 
   async stop(id: string, credentials: BackstageCredentials) {
-    const deployment = await this.readable(id, credentials);
-    await this.deps.authorizer.resource(
-      deploymentDeployPermission,
-      deployment,
-      credentials,
-    );
-    const service = await this.service(deployment.serviceRef, credentials);
+    const { deployment, service } = await this.deployable(id, credentials);
     return this.request(credentials, {
       kind: 'stop',
       service,
@@ -350,25 +338,31 @@ export class LifecycleService {
         return {
           locks: [`deployment:${id}`],
           params: {},
-          steps: [
-            step('stop-machines', 'Shut machines down, last tier first'),
-            step('mark-stopped', 'Mark stopped'),
-          ],
+          steps: stopSteps('Shut machines down, last tier first'),
         };
       },
     });
   }
 
   async undeploy(id: string, credentials: BackstageCredentials) {
-    const deployment = await this.readable(id, credentials);
-    await this.deps.authorizer.resource(
-      deploymentDeployPermission,
-      deployment,
-      credentials,
-    );
-    return this.requestUndeploy(deployment, {
-      credentials,
-      service: await this.service(deployment.serviceRef, credentials),
+    const { deployment, service } = await this.deployable(id, credentials);
+    return this.request(credentials, {
+      kind: 'undeploy',
+      service,
+      source: deployment,
+      build: async stores => {
+        const current = (await stores.deployments.get(id))!;
+        // An `undeploying` deployment whose operation failed can be undeployed again; the
+        // deployment lock keeps this from racing a running undeploy.
+        if (current.state === 'undeployed') {
+          throw new ConflictError(`Deployment ${id} is already undeployed`);
+        }
+        return {
+          locks: [`deployment:${id}`],
+          params: {},
+          steps: undeploySteps(),
+        };
+      },
     });
   }
 
@@ -385,10 +379,7 @@ export class LifecycleService {
   ): Promise<Operation | undefined> {
     const steps =
       kind === 'stop'
-        ? [
-            step('stop-machines', 'Shut machines down (runtime lease expired)'),
-            step('mark-stopped', 'Mark stopped'),
-          ]
+        ? stopSteps('Shut machines down (runtime lease expired)')
         : undeploySteps();
     const op = await this.insert({
       actor,
@@ -599,35 +590,6 @@ export class LifecycleService {
             comment: options.comment,
           },
           steps,
-        };
-      },
-    });
-  }
-
-  private async requestUndeploy(
-    deployment: Deployment,
-    options: {
-      credentials: BackstageCredentials;
-      service: StageManagerService;
-    },
-  ) {
-    return this.request(options.credentials, {
-      kind: 'undeploy',
-      service: options.service,
-      source: deployment,
-      build: async stores => {
-        const current = (await stores.deployments.get(deployment.id))!;
-        // An `undeploying` deployment whose operation failed can be undeployed again; the
-        // deployment lock keeps this from racing a running undeploy.
-        if (current.state === 'undeployed') {
-          throw new ConflictError(
-            `Deployment ${deployment.id} is already undeployed`,
-          );
-        }
-        return {
-          locks: [`deployment:${deployment.id}`],
-          params: {},
-          steps: undeploySteps(),
         };
       },
     });
@@ -849,6 +811,18 @@ export class LifecycleService {
 
   // Lookups and checks
 
+  /** A deployment the caller may start, stop or undeploy, with its service. */
+  private async deployable(id: string, credentials: BackstageCredentials) {
+    const deployment = await this.readable(id, credentials);
+    await this.deps.authorizer.resource(
+      deploymentDeployPermission,
+      deployment,
+      credentials,
+    );
+    const service = await this.service(deployment.serviceRef, credentials);
+    return { deployment, service };
+  }
+
   /**
    * The source deployment, its service and the target stage (the source's own when none is
    * named), with the permission checked on both the source and the target stage.
@@ -1001,6 +975,10 @@ function startSteps(
         { order, machines: names },
       ),
     );
+}
+
+function stopSteps(title: string): OperationStep[] {
+  return [step('stop-machines', title), step('mark-stopped', 'Mark stopped')];
 }
 
 function undeploySteps(): OperationStep[] {

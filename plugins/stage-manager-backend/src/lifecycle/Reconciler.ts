@@ -2,7 +2,6 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import path from 'node:path';
 import { StageManagerConfig } from '../config/StageManagerConfig';
 import { StageManagerStore } from '../database/StageManagerStore';
-import { UNFINISHED_OPERATION_STATES } from '../database/OperationStore';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { deleteDisksInOrder } from './steps';
 
@@ -40,7 +39,6 @@ export class Reconciler {
     };
     const busy = new Set<string>();
     for (const op of await this.deps.store.operations.listUnfinished()) {
-      if (!UNFINISHED_OPERATION_STATES.includes(op.state)) continue;
       if (op.deploymentId) busy.add(op.deploymentId);
       if (op.targetDeploymentId) busy.add(op.targetDeploymentId);
     }
