@@ -138,12 +138,15 @@ describe('UsagePage', () => {
 
     // The chart has both series and the capacity line.
     const card = capacity.closest('.MuiCard-root') as HTMLElement;
-    const legend = [...card.querySelectorAll('.recharts-legend-item-text')].map(
-      e => e.textContent,
-    );
-    expect(legend).toEqual(
-      expect.arrayContaining(['Allocated', 'Measured in use']),
-    );
+    // recharts renders its legend after layout: wait for it.
+    await waitFor(() => {
+      const legend = [
+        ...card.querySelectorAll('.recharts-legend-item-text'),
+      ].map(e => e.textContent);
+      expect(legend).toEqual(
+        expect.arrayContaining(['Allocated', 'Measured in use']),
+      );
+    });
     expect(within(card).getByText('capacity')).toBeInTheDocument();
   });
 
@@ -164,18 +167,19 @@ describe('UsagePage', () => {
     ).toHaveAttribute('href', '/catalog/default/component/shop');
 
     // One legend entry per stage, one axis label per service.
-    const legend = document.querySelectorAll(
-      '.recharts-legend-item-text',
-    ) as NodeListOf<HTMLElement>;
-    const labels = [...legend].map(e => e.textContent);
-    expect(labels).toEqual(
-      expect.arrayContaining(['integration', 'test', 'Allocated']),
-    );
-    expect(labels.filter(l => l === 'integration')).toHaveLength(1);
-    const ticks = [
-      ...document.querySelectorAll('.recharts-cartesian-axis-tick-value'),
-    ].map(e => e.textContent);
-    expect(ticks).toEqual(expect.arrayContaining(['shop', 'billing']));
+    await waitFor(() => {
+      const labels = [
+        ...document.querySelectorAll('.recharts-legend-item-text'),
+      ].map(e => e.textContent);
+      expect(labels).toEqual(
+        expect.arrayContaining(['integration', 'test', 'Allocated']),
+      );
+      expect(labels.filter(l => l === 'integration')).toHaveLength(1);
+      const ticks = [
+        ...document.querySelectorAll('.recharts-cartesian-axis-tick-value'),
+      ].map(e => e.textContent);
+      expect(ticks).toEqual(expect.arrayContaining(['shop', 'billing']));
+    });
   });
 
   it('switches the per-service chart and table to another resource', async () => {
@@ -263,10 +267,12 @@ describe('UsagePage', () => {
     expect(rowOf(capacity, 'vCPU')).toHaveTextContent(
       /^vCPU64 vCPU0 vCPU \(0%\)not measurednot measured$/,
     );
-    const legend = [
-      ...document.querySelectorAll('.recharts-legend-item-text'),
-    ].map(e => e.textContent);
-    expect(legend).toEqual(['Allocated']);
+    await waitFor(() => {
+      const legend = [
+        ...document.querySelectorAll('.recharts-legend-item-text'),
+      ].map(e => e.textContent);
+      expect(legend).toEqual(['Allocated']);
+    });
     expect(
       screen.getByText('No deployments hold resources on this pool.'),
     ).toBeInTheDocument();
