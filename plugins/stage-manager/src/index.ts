@@ -6,6 +6,7 @@
  */
 export { stageManagerPlugin as default } from './plugin';
 export { stageManagerEntityContent } from './plugin';
+export { isStageManagerAvailable } from './isStageManagerAvailable';
 export * from './api';
 export * from './routes';
 export { StageManagerPage } from './components/StageManagerPage';

@@ -7,12 +7,9 @@ import {
   identityApiRef,
 } from '@backstage/frontend-plugin-api';
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
-import {
-  ANNOTATION_STAGES,
-  ANNOTATION_WORKFLOW,
-} from '@internal/plugin-stage-manager-common';
 import LayersIcon from '@material-ui/icons/Layers';
 import { StageManagerClient, stageManagerApiRef } from './api';
+import { isStageManagerAvailable } from './isStageManagerAvailable';
 import { catalogEntityRouteRef, rootRouteRef } from './routes';
 
 /** The Stage Manager API client. Extension id: `api:stage-manager`. */
@@ -57,11 +54,7 @@ export const stageManagerEntityContent = EntityContentBlueprint.make({
   params: {
     path: 'stage-manager',
     title: 'Stage Manager',
-    filter: entity =>
-      Boolean(
-        entity.metadata.annotations?.[ANNOTATION_WORKFLOW] ||
-          entity.metadata.annotations?.[ANNOTATION_STAGES],
-      ),
+    filter: isStageManagerAvailable,
     loader: () =>
       import('./components/ServicePage').then(m => (
         <m.EntityStageManagerContent />

@@ -5,7 +5,7 @@ import DialogActions from '@material-ui/core/DialogActions';
 import DialogContent from '@material-ui/core/DialogContent';
 import DialogTitle from '@material-ui/core/DialogTitle';
 import { ReactNode, useEffect, useState } from 'react';
-import { ErrorText } from './ErrorText';
+import { ErrorText } from '../shared/ErrorText';
 
 /** Props of {@link ActionDialog}. */
 export interface ActionDialogProps {

@@ -11,7 +11,7 @@ import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { stageManagerApiRef } from '../../api';
-import { ErrorText } from './ErrorText';
+import { ErrorText } from '../shared/ErrorText';
 import { formatTime, shortId } from './format';
 
 /** Audit events fetched per page. */

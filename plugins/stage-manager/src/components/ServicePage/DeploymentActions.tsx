@@ -13,14 +13,17 @@ import {
   neighbourStage,
 } from './actionRules';
 import { CloneDialog } from './CloneDialog';
-import { ErrorText } from './ErrorText';
+import { ErrorText } from '../shared/ErrorText';
 import { shortId } from './format';
 import { SwapDialog } from './SwapDialog';
+import { ActionPermissions } from './usePermissionChecks';
 
 /** Props of {@link DeploymentActions}. */
 export interface DeploymentActionsProps {
   deployment: Deployment;
   context: ActionContext;
+  /** What the user may do to the deployment (from `useActionPermissions`). */
+  permissions: ActionPermissions;
   /** Called with the operation an action started. */
   onOperation: (operation: Operation) => void;
 }
@@ -29,10 +32,11 @@ type DialogName = 'clone' | 'swap' | 'undeploy';
 
 /**
  * The lifecycle actions of a deployment. Each is disabled with the reason in its tooltip when it
- * cannot work; a refusal by the backend (e.g. 403 without permission) is shown under the buttons.
+ * cannot work or the user lacks its permission; a refusal by the backend (e.g. a 409 from a race)
+ * is shown under the buttons.
  */
 export function DeploymentActions(props: DeploymentActionsProps) {
-  const { deployment, context, onOperation } = props;
+  const { deployment, context, permissions, onOperation } = props;
   const api = useApi(stageManagerApiRef);
   const [dialog, setDialog] = useState<DialogName>();
   const [running, setRunning] = useState<DeploymentAction>();
@@ -41,7 +45,7 @@ export function DeploymentActions(props: DeploymentActionsProps) {
   const reason = (action: DeploymentAction) =>
     running
       ? `${running} is being requested`
-      : disabledReason(action, deployment, context);
+      : disabledReason(action, deployment, context, permissions[action]);
 
   const run = async (
     action: DeploymentAction,

@@ -5,7 +5,6 @@ import {
   Operation,
 } from '@internal/plugin-stage-manager-common';
 import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import Card from '@material-ui/core/Card';
 import CardContent from '@material-ui/core/CardContent';
 import Chip from '@material-ui/core/Chip';
@@ -18,11 +17,13 @@ import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
 import { useState } from 'react';
 import { useStageManagerLinks } from '../links';
-import { ActionContext } from './actionRules';
+import { ActionButton } from './ActionButton';
+import { ActionContext, permissionReason } from './actionRules';
 import { DeploymentActions } from './DeploymentActions';
 import { formatCountdown, formatMemory, formatTime, shortId } from './format';
 import { LeaseExtendDialog } from './LeaseExtendDialog';
 import { StateChip } from './StateChip';
+import { useActionPermissions } from './usePermissionChecks';
 import { useNow } from './useNow';
 
 const useStyles = makeStyles(theme => ({
@@ -74,6 +75,7 @@ export function DeploymentCard(props: DeploymentCardProps) {
   const { deployment, configurationName, context, onOperation } = props;
   const classes = useStyles();
   const links = useStageManagerLinks();
+  const permissions = useActionPermissions(deployment, context.stages);
   const now = useNow(30_000);
   const [extending, setExtending] = useState(false);
   const [extended, setExtended] = useState<Lease>();
@@ -156,9 +158,15 @@ export function DeploymentCard(props: DeploymentCardProps) {
               >
                 Lease: {formatCountdown(expiresAt, now)}
               </Typography>
-              <Button size="small" onClick={() => setExtending(true)}>
+              <ActionButton
+                disabledReason={permissionReason(
+                  'extend the lease',
+                  permissions.extendLease,
+                )}
+                onClick={() => setExtending(true)}
+              >
                 Extend
-              </Button>
+              </ActionButton>
             </>
           ) : (
             <Typography variant="body2" color="textSecondary">
@@ -183,6 +191,7 @@ export function DeploymentCard(props: DeploymentCardProps) {
           <DeploymentActions
             deployment={deployment}
             context={context}
+            permissions={permissions}
             onOperation={onOperation}
           />
         </Box>

@@ -11,9 +11,18 @@ import { makeStyles } from '@material-ui/core/styles';
 import ArrowForwardIcon from '@material-ui/icons/ArrowForward';
 import { Fragment, useState } from 'react';
 import { ActionButton } from './ActionButton';
-import { ActionContext, activeDeployments } from './actionRules';
+import {
+  ActionContext,
+  activeDeployments,
+  permissionReason,
+} from './actionRules';
 import { DeployDialog } from './DeployDialog';
 import { DeploymentCard } from './DeploymentCard';
+import {
+  ACTION_PERMISSIONS,
+  stageResourceRef,
+  usePermissionCheck,
+} from './usePermissionChecks';
 
 const ROLE_ORDER = { primary: 0, copy: 1, retired: 2 } as const;
 
@@ -56,6 +65,10 @@ function StageColumn(
   const { stage, context, configurations, configurationsError } = props;
   const classes = useStyles();
   const [deploying, setDeploying] = useState(false);
+  const deployPermission = usePermissionCheck(
+    ACTION_PERMISSIONS.deploy,
+    stageResourceRef(stage),
+  );
   const deployments = [...activeDeployments(stage)].sort(
     (a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role],
   );
@@ -68,6 +81,8 @@ function StageColumn(
     deployReason = 'Loading configurations…';
   } else if (configurations.length === 0) {
     deployReason = 'This service has no configurations yet';
+  } else {
+    deployReason = permissionReason('deploy', deployPermission);
   }
 
   return (

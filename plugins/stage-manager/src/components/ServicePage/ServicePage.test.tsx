@@ -3,11 +3,13 @@ import { Entity } from '@backstage/catalog-model';
 import { coreExtensionData } from '@backstage/frontend-plugin-api';
 import {
   createExtensionTester,
+  mockApis,
   renderInTestApp,
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
-import { screen } from '@testing-library/react';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { screen, waitFor, within } from '@testing-library/react';
 import { stageManagerApiRef } from '../../api';
 import stageManagerPlugin, { stageManagerEntityContent } from '../../index';
 import { EntityStageManagerContent } from './EntityStageManagerContent';
@@ -16,6 +18,12 @@ import { createApi, SHOP } from './testFixtures';
 
 // Rendering pages is slow on a busy 2-core CI machine (guests boot in parallel).
 jest.setTimeout(30_000);
+
+/*
+ * A user who may read but change nothing. Every render in this file uses it: usePermission
+ * caches answers across renders.
+ */
+const readOnly = () => mockApis.permission({ authorize: AuthorizeResult.DENY });
 
 function entity(annotations: Record<string, string>): Entity {
   return {
@@ -30,7 +38,7 @@ describe('ServicePage', () => {
   it('shows the service named by the route', async () => {
     const api = createApi();
     await renderInTestApp(<ServicePage />, {
-      apis: [[stageManagerApiRef, api]],
+      apis: [[stageManagerApiRef, api], readOnly()],
       mountPath: '/services/:kind/:namespace/:name',
       initialRouteEntries: ['/services/component/default/shop'],
     });
@@ -81,7 +89,7 @@ describe('Stage Manager entity content', () => {
       >
         <EntityStageManagerContent />
       </EntityProvider>,
-      { apis: [[stageManagerApiRef, api]] },
+      { apis: [[stageManagerApiRef, api], readOnly()] },
     );
 
     expect(await screen.findByText('Shop')).toBeInTheDocument();
@@ -89,5 +97,17 @@ describe('Stage Manager entity content', () => {
     expect(
       await screen.findByText('Nothing recorded yet.'),
     ).toBeInTheDocument();
+
+    // The user's permissions apply in the tab as on the page.
+    const test = screen.getByRole('group', { name: 'Deployment 22222222' });
+    await waitFor(() =>
+      expect(
+        within(test).getByRole('button', { name: 'Clone' }).parentElement,
+      ).toHaveAttribute(
+        'title',
+        'You do not have permission to clone (stage-manager.deployment.clone)',
+      ),
+    );
+    expect(within(test).getByRole('button', { name: 'Clone' })).toBeDisabled();
   });
 });

@@ -46,6 +46,8 @@ function renderView(
       mockApis.identity({
         userEntityRef: options.user ?? 'user:default/alice',
       }),
+      // Everything allowed; denials are tested in ServiceView.permissions.test.tsx.
+      mockApis.permission(),
     ],
     mountedRoutes: { '/stage-manager': rootRouteRef },
   });
@@ -53,6 +55,16 @@ function renderView(
 
 const card = (id: string) =>
   screen.getByRole('group', { name: `Deployment ${id.slice(0, 8)}` });
+
+/**
+ * A button once its permission check allowed it (the check is asynchronous; the button is a new
+ * element once enabled).
+ */
+async function enabled(container: HTMLElement, name: string) {
+  const button = () => within(container).getByRole('button', { name });
+  await waitFor(() => expect(button()).toBeEnabled());
+  return button();
+}
 
 async function expectTooltip(button: HTMLElement, text: string) {
   expect(button).toBeDisabled();
@@ -121,7 +133,7 @@ describe('ServiceView', () => {
       copy.getByRole('button', { name: 'Stop' }),
       'Only running deployments can be stopped (this one is stopped)',
     );
-    expect(copy.getByRole('button', { name: 'Start' })).toBeEnabled();
+    expect(await enabled(card(IDS.copy), 'Start')).toBeEnabled();
 
     // Promote from the last stage.
     await expectTooltip(
@@ -141,9 +153,7 @@ describe('ServiceView', () => {
     );
 
     // uat is empty: the test primary can be promoted.
-    expect(
-      within(card(IDS.test)).getByRole('button', { name: 'Promote' }),
-    ).toBeEnabled();
+    expect(await enabled(card(IDS.test), 'Promote')).toBeEnabled();
   });
 
   it('disables the actions of a deployment an operation works on', async () => {
@@ -179,9 +189,7 @@ describe('ServiceView', () => {
     await screen.findByText('Shop');
     expect(screen.queryByText('Operations')).not.toBeInTheDocument();
 
-    await userEvent.click(
-      within(card(IDS.test)).getByRole('button', { name: 'Promote' }),
-    );
+    await userEvent.click(await enabled(card(IDS.test), 'Promote'));
 
     expect(api.promote).toHaveBeenCalledWith(IDS.test);
     const panel = within(
@@ -218,9 +226,7 @@ describe('ServiceView', () => {
     renderView(api);
     await screen.findByText('Shop');
 
-    await userEvent.click(
-      within(card(IDS.test)).getByRole('button', { name: 'Promote' }),
-    );
+    await userEvent.click(await enabled(card(IDS.test), 'Promote'));
 
     expect(await within(card(IDS.test)).findByRole('alert')).toHaveTextContent(
       'Promote failed: You are not allowed to promote deployments of component:default/shop',
@@ -248,14 +254,10 @@ describe('ServiceView', () => {
     renderView(api);
     await screen.findByText('Shop');
 
-    await userEvent.click(
-      within(card(IDS.test)).getByRole('button', { name: 'Stop' }),
-    );
+    await userEvent.click(await enabled(card(IDS.test), 'Stop'));
     expect(api.stop).toHaveBeenCalledWith(IDS.test);
 
-    await userEvent.click(
-      within(card(IDS.copy)).getByRole('button', { name: 'Undeploy' }),
-    );
+    await userEvent.click(await enabled(card(IDS.copy), 'Undeploy'));
     const dialog = within(await screen.findByRole('dialog'));
     expect(api.undeploy).not.toHaveBeenCalled();
     await userEvent.click(dialog.getByRole('button', { name: 'Undeploy' }));
@@ -272,9 +274,7 @@ describe('ServiceView', () => {
     renderView(api);
     await screen.findByText('Shop');
 
-    await userEvent.click(
-      within(card(IDS.test)).getByRole('button', { name: 'Clone' }),
-    );
+    await userEvent.click(await enabled(card(IDS.test), 'Clone'));
     const dialog = within(await screen.findByRole('dialog'));
     await userEvent.click(dialog.getByLabelText('Target stage'));
     await userEvent.click(
@@ -298,9 +298,9 @@ describe('ServiceView', () => {
     await screen.findByText('Shop');
 
     await userEvent.click(
-      within(screen.getByRole('region', { name: 'Stage uat' })).getByRole(
-        'button',
-        { name: 'Deploy' },
+      await enabled(
+        screen.getByRole('region', { name: 'Stage uat' }),
+        'Deploy',
       ),
     );
     const dialog = within(await screen.findByRole('dialog'));
@@ -342,9 +342,7 @@ describe('ServiceView', () => {
     renderView(api);
     await screen.findByText('Shop');
 
-    await userEvent.click(
-      within(card(IDS.test)).getByRole('button', { name: 'Extend' }),
-    );
+    await userEvent.click(await enabled(card(IDS.test), 'Extend'));
     let dialog = within(await screen.findByRole('dialog'));
     await userEvent.click(dialog.getByLabelText('3 days'));
     await userEvent.click(dialog.getByRole('button', { name: 'Extend' }));

@@ -3,7 +3,6 @@ import {
   ResponseErrorPanel,
   WarningPanel,
 } from '@backstage/core-components';
-import { isError } from '@backstage/errors';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
@@ -11,7 +10,8 @@ import { useMemo } from 'react';
 import { ActionContext } from './actionRules';
 import { ApprovalsPanel } from './ApprovalsPanel';
 import { AuditTimeline } from './AuditTimeline';
-import { ErrorText } from './ErrorText';
+import { ErrorText } from '../shared/ErrorText';
+import { errorTitle } from '../shared/errors';
 import { OperationsPanel } from './OperationsPanel';
 import { Pipeline } from './Pipeline';
 import { useServiceData } from './useServiceData';
@@ -21,14 +21,6 @@ const useStyles = makeStyles(theme => ({
     marginBottom: theme.spacing(3),
   },
 }));
-
-/** A ResponseError's own message only has the status; the backend's reason is in its cause. */
-function errorTitle(error: Error): string | undefined {
-  if (isError(error.cause) && error.name === 'ResponseError') {
-    return `${error.message}: ${error.cause.message}`;
-  }
-  return undefined;
-}
 
 /** Props of {@link ServiceView}. */
 export interface ServiceViewProps {

@@ -1,4 +1,9 @@
-import { disabledReason, swapTargets } from './actionRules';
+import {
+  disabledReason,
+  PermissionCheck,
+  permissionReason,
+  swapTargets,
+} from './actionRules';
 import { defaultSwapStage } from './SwapDialog';
 import { formatCountdown } from './format';
 import { deployment, IDS, operation, shopDetails } from './testFixtures';
@@ -58,6 +63,81 @@ describe('disabledReason', () => {
     const going = deployment(IDS.test, 'test', { state: 'undeploying' });
     expect(disabledReason('undeploy', going, context())).toBe(
       'The deployment is undeploying',
+    );
+  });
+});
+
+describe('permission reasons', () => {
+  const check = (over: Partial<PermissionCheck> = {}): PermissionCheck => ({
+    name: 'stage-manager.deployment.promote',
+    loading: false,
+    allowed: true,
+    ...over,
+  });
+  const running = () => deployment(IDS.test, 'test');
+
+  it('disables an action the user may not do, naming the permission', () => {
+    expect(
+      disabledReason(
+        'promote',
+        running(),
+        context(),
+        check({ allowed: false }),
+      ),
+    ).toBe(
+      'You do not have permission to promote (stage-manager.deployment.promote)',
+    );
+    expect(
+      disabledReason('promote', running(), context(), check()),
+    ).toBeUndefined();
+  });
+
+  it('waits for the answer, and says when it could not be had', () => {
+    expect(
+      disabledReason(
+        'promote',
+        running(),
+        context(),
+        check({ loading: true, allowed: false }),
+      ),
+    ).toBe('Checking permission…');
+    expect(
+      permissionReason(
+        'approve',
+        check({
+          name: 'stage-manager.deployment.approve',
+          allowed: false,
+          error: new Error('Request failed with 503'),
+        }),
+      ),
+    ).toBe(
+      'Could not check the permission to approve (stage-manager.deployment.approve): Request failed with 503',
+    );
+  });
+
+  it('leaves the decision to the backend when the permission could not be asked', () => {
+    expect(permissionReason('deploy', undefined)).toBeUndefined();
+    expect(disabledReason('promote', running(), context())).toBeUndefined();
+  });
+
+  it('gives the state reason first: it says what to wait for', () => {
+    const denied = check({
+      name: 'stage-manager.deployment.deploy',
+      allowed: false,
+    });
+    expect(disabledReason('start', running(), context(), denied)).toBe(
+      'Only stopped or failed deployments can be started (this one is running)',
+    );
+    expect(
+      disabledReason('start', running(), context(), {
+        ...denied,
+        loading: true,
+      }),
+    ).toBe(
+      'Only stopped or failed deployments can be started (this one is running)',
+    );
+    expect(disabledReason('stop', running(), context(), denied)).toBe(
+      'You do not have permission to stop (stage-manager.deployment.deploy)',
     );
   });
 });

@@ -23,6 +23,35 @@ export interface ActionContext {
   approvals: ApprovalRequest[];
 }
 
+/**
+ * What the permission framework answered about an action (see `usePermissionCheck`). Absent
+ * when it could not be asked: the backend still decides.
+ */
+export interface PermissionCheck {
+  /** The permission's name, e.g. `stage-manager.deployment.promote`. */
+  name: string;
+  loading: boolean;
+  allowed: boolean;
+  error?: Error;
+}
+
+/** Why the user may not do `action` (a verb, e.g. `promote`), if the permission check says so. */
+export function permissionReason(
+  action: string,
+  check: PermissionCheck | undefined,
+): string | undefined {
+  if (!check || (check.allowed && !check.loading)) {
+    return undefined;
+  }
+  if (check.loading) {
+    return 'Checking permission…';
+  }
+  if (check.error) {
+    return `Could not check the permission to ${action} (${check.name}): ${check.error.message}`;
+  }
+  return `You do not have permission to ${action} (${check.name})`;
+}
+
 /** Deployments that still exist (undeployed ones are history). */
 export function activeDeployments(stage: ServiceStage): Deployment[] {
   return stage.deployments.filter(d => d.state !== 'undeployed');
@@ -103,9 +132,23 @@ export function swapTargets(
 
 /**
  * Why an action cannot work on a deployment, for the disabled button's tooltip; undefined when
- * it can. The backend checks all of this again (and permissions): this only spares a click.
+ * it can. The deployment's state comes first (it says what to wait for), then the user's
+ * permission. The backend checks all of this again: this only spares a click.
  */
 export function disabledReason(
+  action: DeploymentAction,
+  deployment: Deployment,
+  context: ActionContext,
+  permission?: PermissionCheck,
+): string | undefined {
+  return (
+    stateReason(action, deployment, context) ??
+    permissionReason(action, permission)
+  );
+}
+
+/** Why the deployment's state, its stages or its operations keep an action from working. */
+function stateReason(
   action: DeploymentAction,
   deployment: Deployment,
   context: ActionContext,

@@ -1,13 +1,7 @@
+export { formatMemory, formatTime } from '../shared/format';
 /** The first 8 characters of an id, as the pages show deployments and operations. */
 export function shortId(id: string): string {
   return id.slice(0, 8);
-}
-
-/** Memory in MiB, as GiB when it is a whole number of them. */
-export function formatMemory(memoryMiB: number): string {
-  return memoryMiB % 1024 === 0
-    ? `${memoryMiB / 1024} GiB`
-    : `${memoryMiB} MiB`;
 }
 
 /** Time left until `until`, e.g. `2d 3h`, `3h 12m`, `12m`, or `expired`. */
@@ -30,10 +24,4 @@ export function formatCountdown(until: string, now: number): string {
     return `${hours}h ${mins}m`;
   }
   return mins > 0 ? `${mins}m` : 'less than a minute';
-}
-
-/** A timestamp in the user's locale. */
-export function formatTime(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }

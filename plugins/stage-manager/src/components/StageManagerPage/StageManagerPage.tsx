@@ -15,12 +15,43 @@ const ServicePage = lazy(() =>
 const ConsoleWall = lazy(() =>
   import('../ConsoleWall').then(m => ({ default: m.ConsoleWallPage })),
 );
+const ConfigurationListPage = lazy(() =>
+  import('../ConfigurationsPage').then(m => ({
+    default: m.ConfigurationListPage,
+  })),
+);
+const ConfigurationPage = lazy(() =>
+  import('../ConfigurationsPage').then(m => ({
+    default: m.ConfigurationPage,
+  })),
+);
+const ConfigurationEditorPage = lazy(() =>
+  import('../ConfigurationsPage').then(m => ({
+    default: m.ConfigurationEditorPage,
+  })),
+);
+const TemplatesPage = lazy(() =>
+  import('../TemplatesPage').then(m => ({ default: m.TemplatesPage })),
+);
 const UsagePage = lazy(() =>
   import('../UsagePage').then(m => ({ default: m.UsagePage })),
 );
 const StoragePage = lazy(() =>
   import('../StoragePage').then(m => ({ default: m.StoragePage })),
 );
+
+/**
+ * The tab of the section `pathname` is in: the first section after Overview whose path is the
+ * pathname or a parent of it (`/configurations/abc/edit` is in Configurations); Overview (0) for
+ * everything else, service pages and console walls included.
+ */
+function currentSection(pathname: string, paths: string[]): number {
+  const index = paths.findIndex((to, i) => {
+    const path = to.replace(/\?.*$/, '').replace(/\/$/, '');
+    return i > 0 && (pathname === path || pathname.startsWith(`${path}/`));
+  });
+  return index < 0 ? 0 : index;
+}
 
 /** The sections of Stage Manager, as tabs under the page header. */
 function SectionTabs() {
@@ -29,15 +60,18 @@ function SectionTabs() {
   const navigate = useNavigate();
   const sections = [
     { label: 'Overview', to: links.board() },
+    { label: 'Configurations', to: links.configurations() },
+    { label: 'Templates', to: links.templates() },
     { label: 'Usage', to: links.usage() },
     { label: 'Storage', to: links.storage() },
   ];
-  const current = sections.findIndex(
-    (s, i) => i > 0 && location.pathname.startsWith(s.to.replace(/\?.*$/, '')),
+  const current = currentSection(
+    location.pathname,
+    sections.map(s => s.to),
   );
   return (
     <Tabs
-      value={current < 0 ? 0 : current}
+      value={current}
       onChange={(_, i) => navigate(sections[i].to)}
       indicatorColor="primary"
       aria-label="Stage Manager sections"
@@ -50,8 +84,9 @@ function SectionTabs() {
 }
 
 /**
- * The Stage Manager page: the overview board, service pages, console walls, usage and storage,
- * each a route below the plugin's mount point.
+ * The Stage Manager page: the overview board, service pages, console walls, configurations and
+ * their editor, the template catalog, usage and storage, each a route below the plugin's mount
+ * point.
  *
  * @public
  */
@@ -67,6 +102,17 @@ export function StageManagerPage() {
             element={<ServicePage />}
           />
           <Route path="/deployments/:id/consoles" element={<ConsoleWall />} />
+          <Route path="/configurations" element={<ConfigurationListPage />} />
+          <Route
+            path="/configurations/new"
+            element={<ConfigurationEditorPage />}
+          />
+          <Route path="/configurations/:id" element={<ConfigurationPage />} />
+          <Route
+            path="/configurations/:id/edit"
+            element={<ConfigurationEditorPage />}
+          />
+          <Route path="/templates" element={<TemplatesPage />} />
           <Route path="/usage" element={<UsagePage />} />
           <Route path="/storage" element={<StoragePage />} />
         </Routes>

@@ -13,3 +13,11 @@ export function errorMessage(error: unknown): string {
   }
   return error.message;
 }
+
+/** Title of a `ResponseErrorPanel`: the status and the backend's reason. */
+export function errorTitle(error: Error): string | undefined {
+  if (isError(error.cause) && error.name === 'ResponseError') {
+    return `${error.message}: ${error.cause.message}`;
+  }
+  return undefined;
+}

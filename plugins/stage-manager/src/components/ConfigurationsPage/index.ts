@@ -1,0 +1,3 @@
+export { ConfigurationListPage } from './ConfigurationListPage';
+export { ConfigurationPage } from './ConfigurationPage';
+export { ConfigurationEditorPage } from './ConfigurationEditorPage';
