@@ -158,7 +158,7 @@ async function main() {
       await driver.undefineMachine({ name: machine.name });
     let disks = inventory.disks;
     for (let i = 0; i < 5 && disks.length; i++) {
-      const left = [];
+      const left: typeof disks = [];
       for (const d of disks) {
         await driver
           .deleteDisk({ pool, disk: d.name })

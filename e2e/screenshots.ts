@@ -1,17 +1,18 @@
 /**
  * Screenshots of every Stage Manager page, from the running portal (./scripts/start.sh), in
  * Debian's Chromium driven by playwright-core. Seeds what the pages show through the API when the
- * shop-frontend service has no running deployment yet.
+ * shop-frontend service has no running deployment yet. The end-to-end suite runs the same
+ * functions (into .cache/e2e-artifacts); this script refreshes the committed ones:
  *
  *   node -r sucrase/register e2e/screenshots.ts [outDir=docs/screenshots]
  */
-import { chromium, Page } from 'playwright-core';
+import { Browser, Page } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { launchChromium } from './browser';
 
 const FRONTEND = process.env.SM_FRONTEND ?? 'http://localhost:3000';
 const BACKEND = process.env.SM_BACKEND ?? 'http://localhost:7007';
-const out = path.resolve(process.argv[2] ?? 'docs/screenshots');
 
 async function token(provider: string) {
   const res = await fetch(`${BACKEND}/api/auth/${provider}`, {
@@ -49,7 +50,8 @@ async function settle(t: string, id: string) {
   }
 }
 
-async function seed() {
+/** Gives every page something to show; returns a running deployment of shop-frontend. */
+export async function seedShowcase() {
   const guest = await token('guest/refresh');
   const service = 'component:default/shop-frontend';
   const running = await api(
@@ -120,6 +122,7 @@ async function seed() {
 }
 
 async function shot(
+  out: string,
   page: Page,
   name: string,
   url: string,
@@ -143,49 +146,92 @@ async function shot(
   console.log(`${name}: ${url} (${Date.now() - start} ms)`);
 }
 
-async function main() {
-  fs.mkdirSync(out, { recursive: true });
-  const deploymentId = await seed();
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+/** Signs in as the guest in a new browser context (dark theme if asked). */
+async function guestPage(browser: Browser, theme: 'light' | 'dark') {
+  const context = await browser.newContext({
+    viewport: { width: 1440, height: 900 },
   });
+  await context.addInitScript(t => {
+    window.localStorage.setItem('theme', t);
+  }, theme);
+  const page = await context.newPage();
+  await page.goto(FRONTEND);
+  await page.getByRole('button', { name: 'Enter' }).first().click();
+  await page.getByText('Overview').first().waitFor({ timeout: 60_000 });
+  return page;
+}
+
+/**
+ * Screenshots of every page into `out`; each waits for content that only a populated page has.
+ * Returns the file names.
+ */
+export async function takeScreenshots(
+  browser: Browser,
+  out: string,
+  deploymentId: string,
+): Promise<string[]> {
+  fs.mkdirSync(out, { recursive: true });
+  const page = await guestPage(browser, 'light');
   try {
-    const page = await browser.newPage({
-      viewport: { width: 1440, height: 900 },
-    });
-    await page.goto(FRONTEND);
-    await page.getByRole('button', { name: /enter/i }).first().click();
-    await page.getByText('Overview').first().waitFor({ timeout: 60_000 });
-    await shot(page, 'overview', '/stage-manager', 'Shop frontend');
+    await shot(out, page, 'overview', '/stage-manager', 'Shop frontend');
     await shot(
+      out,
       page,
       'service',
       '/stage-manager/services/component/default/shop-frontend',
       'Audit',
     );
     await shot(
+      out,
       page,
       'consoles',
       `/stage-manager/deployments/${deploymentId}/consoles`,
       'web',
       10_000,
     );
-    await shot(page, 'usage', '/stage-manager/usage', 'lab');
-    await shot(page, 'storage', '/stage-manager/storage?pool=lab', 'sm-');
+    await shot(out, page, 'usage', '/stage-manager/usage', 'lab');
+    await shot(out, page, 'storage', '/stage-manager/storage?pool=lab', 'sm-');
+  } finally {
+    await page.context().close();
+  }
+  const dark = await guestPage(browser, 'dark');
+  try {
+    await shot(
+      out,
+      dark,
+      'service-dark',
+      '/stage-manager/services/component/default/shop-frontend',
+      'Audit',
+    );
+  } finally {
+    await dark.context().close();
+  }
+  return [
+    'overview',
+    'service',
+    'consoles',
+    'usage',
+    'storage',
+    'service-dark',
+  ].map(n => `${n}.png`);
+}
+
+async function main() {
+  const out = path.resolve(process.argv[2] ?? 'docs/screenshots');
+  const deploymentId = await seedShowcase();
+  const browser = await launchChromium();
+  try {
+    for (const file of await takeScreenshots(browser, out, deploymentId)) {
+      console.log(path.join(out, file));
+    }
   } finally {
     await browser.close();
   }
 }
 
-main().catch(error => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch(error => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -13,4 +13,5 @@ setup_guest
 cd "$REPO_ROOT"
 mkdir -p data
 step "Starting the portal (frontend :3000, backend :7007; data in ./data)"
-exec node .yarn/releases/yarn-4.13.0.cjs start
+# Extra arguments go to `backstage-cli repo start`, e.g. `--config app-config.yaml --config my.yaml`.
+exec node .yarn/releases/yarn-4.13.0.cjs start "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need on a fresh Debian 12 machine (as root) and runs all tests:
 # type check, lint, then every package's Jest suite: store tests on SQLite and PostgreSQL, driver
-# tests against the real libvirt daemon with real guests.
+# tests against the real libvirt daemon with real guests; then the browser suite: the portal
+# started by scripts/start.sh, driven in Debian's Chromium.
 source "$(dirname "$0")/lib.sh"
 T0=$SECONDS
 
@@ -10,6 +11,7 @@ setup_dependencies
 setup_postgres
 setup_libvirt
 setup_guest
+setup_chromium
 
 cd "$REPO_ROOT"
 step "Type check (tsc)"
@@ -36,5 +38,10 @@ if [ -f "$results" ]; then
   ' "$results"
 fi
 [ "$status" = 0 ] || exit "$status"
+
+step "End-to-end tests in Chromium (portal started by scripts/start.sh, real backend and libvirt)"
+t=$SECONDS
+SM_E2E_ARTIFACTS="$CACHE_DIR/e2e-artifacts" node -r sucrase/register e2e/portal.e2e.ts
+info "end-to-end tests took $((SECONDS - t)) s (screenshots and portal log in .cache/e2e-artifacts)"
 
 step "All done in $((SECONDS - T0)) s"
