@@ -123,24 +123,57 @@ test('the overview lists the services with their stages', async () => {
 
 let configurationId: string;
 
-test('the service page shows the pipeline and deploys a configuration', async () => {
-  const token = await signIn('guest');
-  const configuration = await api(token, 'POST', '/configurations', {
-    serviceRef: SERVICE,
-    name: 'inventory-stack',
-    description: 'Database and app tier of the inventory tool',
-    machines: [
-      { name: 'db', template: 'tiny-linux', tier: 'db', startOrder: 0 },
-      { name: 'app', template: 'tiny-linux', tier: 'app', startOrder: 1 },
-    ],
-  });
-  configurationId = configuration.id;
+test('a configuration is built from templates, edited, and its versions compared', async () => {
+  await page.goto(
+    `${FRONTEND}/stage-manager/configurations/new?service=${encodeURIComponent(
+      SERVICE,
+    )}`,
+  );
+  const form = page.getByRole('form', { name: 'Configuration editor' });
+  await form.locator('#configuration-name').fill('inventory-stack');
+  await form
+    .locator('#configuration-description')
+    .fill('Database and app tier of the inventory tool');
+  const addMachine = form.getByRole('button', { name: 'Add machine' });
+  for (const [i, name] of ['db', 'app'].entries()) {
+    await addMachine.click();
+    const machine = form.getByRole('group', {
+      name: new RegExp(`^Machine ${i + 1}`),
+    });
+    await machine.getByLabel('Name').fill(name);
+    await machine.getByLabel('Tier').fill(name);
+    await machine.getByLabel('Start order').fill(String(i));
+  }
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/\/configurations\/[0-9a-f-]{36}$/);
+  configurationId = page.url().split('/').pop()!;
 
-  await page
-    .getByRole('link', { name: 'Overview' })
-    .first()
-    .click()
-    .catch(() => undefined);
+  // A second version: more memory for the app tier.
+  await page.getByText('Edit', { exact: true }).click();
+  await page.waitForURL(/\/edit$/);
+  const app = form.getByRole('group', { name: /^Machine 2/ });
+  await app.getByLabel('Memory (MiB)').fill('256');
+  await form.getByLabel('Notes of version 2').fill('More memory for the app');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/\/configurations\/[0-9a-f-]{36}$/);
+
+  const diff = page.getByRole('list', {
+    name: 'Machine changes from version 1 to version 2',
+  });
+  const changed = diff.getByRole('listitem', { name: 'app changed' });
+  await changed.waitFor();
+  assert.match(await changed.innerText(), /256/);
+  assert.equal(
+    await diff.getByRole('listitem', { name: 'db changed' }).count(),
+    0,
+  );
+  await page.screenshot({
+    path: path.join(artifacts, 'configuration-diff.png'),
+    fullPage: true,
+  });
+});
+
+test('the service page shows the pipeline and deploys a configuration', async () => {
   await page.goto(`${FRONTEND}/stage-manager`);
   await page.getByRole('link', { name: 'Inventory' }).first().click();
   await page.waitForURL(`**${SERVICE_PATH}`);
@@ -316,9 +349,9 @@ test('undeploy removes every deployment of the service', async () => {
 });
 
 test('every page renders populated, in the light and the dark theme', async () => {
-  const deploymentId = await seedShowcase();
+  const seeded = await seedShowcase();
   const out = path.join(artifacts, 'screenshots');
-  const files = await takeScreenshots(browser, out, deploymentId);
+  const files = await takeScreenshots(browser, out, seeded);
   for (const file of files) {
     assert.ok(fs.statSync(path.join(out, file)).size > 20_000, file);
   }

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const FRONTEND = 'http://localhost:3000';
-export const BACKEND = 'http://localhost:7007';
+export const FRONTEND = process.env.SM_FRONTEND ?? 'http://localhost:3000';
+export const BACKEND = process.env.SM_BACKEND ?? 'http://localhost:7007';
 const REPO_ROOT = path.resolve(__dirname, '..');
 
 export interface Portal {

@@ -10,115 +10,80 @@ import { Browser, Page } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchChromium } from './browser';
+import { FRONTEND, api, settle, signIn } from './portal';
 
-const FRONTEND = process.env.SM_FRONTEND ?? 'http://localhost:3000';
-const BACKEND = process.env.SM_BACKEND ?? 'http://localhost:7007';
-
-async function token(provider: string) {
-  const res = await fetch(`${BACKEND}/api/auth/${provider}`, {
-    headers: { 'X-Requested-With': 'XMLHttpRequest' },
-  });
-  if (!res.ok) throw new Error(`sign-in ${provider}: ${res.status}`);
-  return (await res.json()).backstageIdentity.token as string;
-}
-
-async function api(t: string, method: string, url: string, body?: unknown) {
-  const res = await fetch(`${BACKEND}/api/stage-manager${url}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${t}`,
-      'Content-Type': 'application/json',
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => undefined);
-  if (!res.ok)
-    throw new Error(`${method} ${url}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function settle(t: string, id: string) {
-  for (;;) {
-    const op = await api(t, 'GET', `/operations/${id}`);
-    if (
-      ['succeeded', 'failed', 'rolled-back', 'awaiting-approval'].includes(
-        op.state,
-      )
-    )
-      return op;
-    await new Promise(r => setTimeout(r, 500));
-  }
-}
-
-/** Gives every page something to show; returns a running deployment of shop-frontend. */
+/** Gives every page something to show: a configuration of shop-frontend with two versions and running deployments. */
 export async function seedShowcase() {
-  const guest = await token('guest/refresh');
+  const guest = await signIn('guest');
   const service = 'component:default/shop-frontend';
-  const running = await api(
-    guest,
-    'GET',
-    `/deployments?serviceRef=${service}&state=running`,
-  );
-  if (running.totalCount > 0) return running.items[0].id as string;
   const configs = await api(
     guest,
     'GET',
     `/configurations?serviceRef=${service}`,
   );
-  const configuration =
-    configs.items[0] ??
-    (await api(guest, 'POST', '/configurations', {
+  let configuration = configs.items[0];
+  if (!configuration) {
+    const machines = [
+      { name: 'app', template: 'tiny-linux', tier: 'app', startOrder: 0 },
+      { name: 'web', template: 'tiny-linux', tier: 'web', startOrder: 1 },
+    ];
+    configuration = await api(guest, 'POST', '/configurations', {
       serviceRef: service,
       name: 'shop-stack',
       description: 'Web and app tier of the shop',
+      machines,
+    });
+    // A second version, so the configuration page has a diff to show.
+    await api(guest, 'POST', `/configurations/${configuration.id}/versions`, {
+      basedOnVersion: 1,
+      notes: 'Web tier: more memory, a cache machine',
       machines: [
-        { name: 'app', template: 'tiny-linux', tier: 'app', startOrder: 0 },
-        { name: 'web', template: 'tiny-linux', tier: 'web', startOrder: 1 },
+        machines[0],
+        { ...machines[1], memoryMiB: 256 },
+        { name: 'cache', template: 'tiny-linux', tier: 'cache', startOrder: 2 },
       ],
-    }));
-  const deploy = await settle(
+    });
+  }
+  const configurationId = configuration.id as string;
+  const running = await api(
     guest,
-    (
-      await api(guest, 'POST', '/deployments', {
-        configurationId: configuration.id,
-        stage: 'integration',
-      })
-    ).id,
+    'GET',
+    `/deployments?serviceRef=${service}&state=running`,
   );
-  const promoted = await settle(
-    guest,
-    (
-      await api(
-        guest,
-        'POST',
-        `/deployments/${deploy.targetDeploymentId}/promote`,
-        {},
-      )
-    ).id,
-  );
-  await settle(
-    guest,
-    (
-      await api(
-        guest,
-        'POST',
-        `/deployments/${promoted.targetDeploymentId}/clone`,
-        { stage: 'test' },
-      )
-    ).id,
-  );
-  // A promotion into UAT waits for QA's approval: the board and service page show it pending.
-  await api(
-    guest,
-    'POST',
-    `/deployments/${promoted.targetDeploymentId}/promote`,
+  if (running.totalCount > 0) {
+    return { deploymentId: running.items[0].id as string, configurationId };
+  }
+  const run = async (url: string, body: object) => {
+    const op = await settle(guest, (await api(guest, 'POST', url, body)).id);
+    if (!['succeeded', 'awaiting-approval'].includes(op.state)) {
+      throw new Error(`${op.kind} ${op.state}: ${op.error ?? ''}`);
+    }
+    return op;
+  };
+  // Version 1 goes integration → test → staging; staging is cloned back into test as a copy;
+  // version 2 is deployed into integration; the promotion of staging into UAT waits for QA.
+  const deployed = await run('/deployments', {
+    configurationId,
+    version: 1,
+    stage: 'integration',
+  });
+  const inTest = await run(
+    `/deployments/${deployed.targetDeploymentId}/promote`,
     {},
-  ).catch(error =>
-    console.warn(
-      `No pending promotion to show: ${error.message.split('\n')[0]}`,
-    ),
   );
-  return promoted.targetDeploymentId as string;
+  const inStaging = await run(
+    `/deployments/${inTest.targetDeploymentId}/promote`,
+    {},
+  );
+  const staging = inStaging.targetDeploymentId as string;
+  await run(`/deployments/${staging}/clone`, { stage: 'test' });
+  await run('/deployments', {
+    configurationId,
+    version: 2,
+    stage: 'integration',
+  });
+  await run(`/deployments/${staging}/promote`, {});
+  return { deploymentId: staging, configurationId };
 }
 
 async function shot(
@@ -168,8 +133,9 @@ async function guestPage(browser: Browser, theme: 'light' | 'dark') {
 export async function takeScreenshots(
   browser: Browser,
   out: string,
-  deploymentId: string,
+  seeded: { deploymentId: string; configurationId: string },
 ): Promise<string[]> {
+  const { deploymentId, configurationId } = seeded;
   fs.mkdirSync(out, { recursive: true });
   const page = await guestPage(browser, 'light');
   try {
@@ -188,6 +154,34 @@ export async function takeScreenshots(
       `/stage-manager/deployments/${deploymentId}/consoles`,
       'web',
       10_000,
+    );
+    await shot(
+      out,
+      page,
+      'configurations',
+      '/stage-manager/configurations',
+      'shop-stack',
+    );
+    await shot(
+      out,
+      page,
+      'configuration',
+      `/stage-manager/configurations/${configurationId}`,
+      'cache',
+    );
+    await shot(
+      out,
+      page,
+      'configuration-editor',
+      `/stage-manager/configurations/${configurationId}/edit`,
+      'Machine 3',
+    );
+    await shot(
+      out,
+      page,
+      'templates',
+      '/stage-manager/templates',
+      'tiny-linux',
     );
     await shot(out, page, 'usage', '/stage-manager/usage', 'lab');
     await shot(out, page, 'storage', '/stage-manager/storage?pool=lab', 'sm-');
@@ -218,10 +212,10 @@ export async function takeScreenshots(
 
 async function main() {
   const out = path.resolve(process.argv[2] ?? 'docs/screenshots');
-  const deploymentId = await seedShowcase();
+  const seeded = await seedShowcase();
   const browser = await launchChromium();
   try {
-    for (const file of await takeScreenshots(browser, out, deploymentId)) {
+    for (const file of await takeScreenshots(browser, out, seeded)) {
       console.log(path.join(out, file));
     }
   } finally {
