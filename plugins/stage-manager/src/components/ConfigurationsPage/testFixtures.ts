@@ -1,4 +1,3 @@
-import { ResponseError } from '@backstage/errors';
 import {
   Configuration,
   ConfigurationVersion,
@@ -7,6 +6,10 @@ import {
   Template,
 } from '@internal/plugin-stage-manager-common';
 import { StageManagerApi } from '../../api';
+
+import { responseError } from '../shared/responseError';
+
+export { responseError };
 
 export const SHOP = 'component:default/shop';
 export const BILLING = 'component:default/billing';
@@ -169,27 +172,6 @@ const VERSIONS: Record<string, ConfigurationVersion[]> = {
 
 export function withVersion(c: Configuration): ConfigurationWithVersion {
   return { ...c, current: VERSIONS[c.id][c.latestVersion - 1] };
-}
-
-/** A `ResponseError` as the client throws it for a backend error. */
-export async function responseError(
-  status: number,
-  statusText: string,
-  name: string,
-  message: string,
-): Promise<ResponseError> {
-  return ResponseError.fromResponse({
-    ok: false,
-    status,
-    statusText,
-    headers: { get: () => 'application/json; charset=utf-8' },
-    text: async () =>
-      JSON.stringify({
-        error: { name, message },
-        request: { method: 'POST', url: '/api/stage-manager/x' },
-        response: { statusCode: status },
-      }),
-  } as unknown as Response);
 }
 
 /** A fake API over the fixtures; override any method. */

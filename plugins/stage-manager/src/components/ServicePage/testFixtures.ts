@@ -1,4 +1,3 @@
-import { ResponseError } from '@backstage/errors';
 import {
   ApprovalRequest,
   Deployment,
@@ -7,6 +6,10 @@ import {
   StageManagerServiceDetails,
 } from '@internal/plugin-stage-manager-common';
 import { StageManagerApi } from '../../api';
+
+import { responseError } from '../shared/responseError';
+
+export { responseError };
 
 export const SHOP = 'component:default/shop';
 
@@ -191,25 +194,4 @@ export function createApi(
     api[key] = jest.fn(api[key] as any) as any;
   }
   return api as jest.Mocked<StageManagerApi>;
-}
-
-/** A `ResponseError` as the client throws it for a backend error. */
-export async function responseError(
-  status: number,
-  statusText: string,
-  name: string,
-  message: string,
-): Promise<ResponseError> {
-  return ResponseError.fromResponse({
-    ok: false,
-    status,
-    statusText,
-    headers: { get: () => 'application/json; charset=utf-8' },
-    text: async () =>
-      JSON.stringify({
-        error: { name, message },
-        request: { method: 'POST', url: '/api/stage-manager/x' },
-        response: { statusCode: status },
-      }),
-  } as unknown as Response);
 }
