@@ -91,6 +91,7 @@ before(async () => {
 });
 
 after(async () => {
+  let cleanup: Error | undefined;
   try {
     if (page) {
       await page
@@ -98,16 +99,20 @@ after(async () => {
         .catch(() => undefined);
     }
     await browser?.close();
-    if (portal) {
-      // Nothing the tests built may stay on the hypervisor, pass or fail.
-      await undeployAll(await signIn('guest')).catch(error =>
-        log(`cleanup: ${error.message}`),
-      );
-    }
+    // Nothing the tests built may stay on the hypervisor, pass or fail.
+    if (portal) await undeployAll(await signIn('guest'));
+  } catch (error) {
+    cleanup = error as Error;
   } finally {
     await portal?.stop();
     if (portal) fs.copyFileSync(portal.log, path.join(artifacts, 'portal.log'));
   }
+  if (cleanup) {
+    throw new Error(
+      `cleanup failed; the data is kept for \`node -r sucrase/register e2e/cleanup.ts ${portal.dir}\`: ${cleanup.message}`,
+    );
+  }
+  fs.rmSync(portal.dir, { recursive: true, force: true });
 });
 
 test('the overview lists the services with their stages', async () => {
@@ -367,6 +372,7 @@ test('every page renders populated, in the light and the dark theme', async () =
     const p = await dark.newPage();
     await p.goto(FRONTEND);
     await p.getByRole('button', { name: 'Enter' }).click();
+    await p.getByRole('tab', { name: 'Overview' }).waitFor();
     await p.goto(
       `${FRONTEND}/stage-manager/services/component/default/shop-frontend`,
     );

@@ -21,6 +21,8 @@ export interface Portal {
 }
 
 export interface StartPortalOptions {
+  /** A data directory of an earlier run to start on (default: a new one). */
+  dir?: string;
   /** Merged over app-config.yaml (written as a config file of its own). */
   config?: Record<string, unknown>;
   /** Entity refs the catalog must have ingested before the portal counts as started. */
@@ -66,7 +68,7 @@ export async function startPortal(
       );
     }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-e2e-'));
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sm-e2e-'));
   // The driver's run folder is below it, and dnsmasq (user nobody) must reach it.
   fs.chmodSync(dir, 0o755);
   const log = path.join(dir, 'portal.log');
@@ -216,19 +218,28 @@ export async function settle(token: string, operationId: string, ms = 300_000) {
 }
 
 /**
- * Undeploys every deployment that still exists and waits for the operations: nothing the tests
- * built is left on the hypervisor.
+ * Withdraws every pending approval request (their operations roll back), then undeploys every
+ * deployment that still exists and waits for the operations: nothing the tests built is left on
+ * the hypervisor. The token must be the requester's (or an approver's).
  */
 export async function undeployAll(token: string) {
+  const pending = await api(token, 'GET', '/approvals?state=pending&limit=500');
+  const cancelled: string[] = [];
+  for (const request of pending.items) {
+    await api(token, 'POST', `/approvals/${request.id}/cancel`, {});
+    cancelled.push(request.operationId);
+  }
+  for (const id of cancelled) await settle(token, id);
   const { items } = await api(token, 'GET', '/deployments?limit=500');
   const ids: string[] = [];
   for (const d of items) {
     if (d.state === 'undeployed') continue;
-    try {
-      ids.push((await api(token, 'DELETE', `/deployments/${d.id}`)).id);
-    } catch (error) {
-      console.warn(`undeploy ${d.id}: ${(error as Error).message}`);
+    ids.push((await api(token, 'DELETE', `/deployments/${d.id}`)).id);
+  }
+  for (const id of ids) {
+    const op = await settle(token, id);
+    if (op.state !== 'succeeded') {
+      throw new Error(`undeploy ${op.deploymentId} ${op.state}: ${op.error}`);
     }
   }
-  for (const id of ids) await settle(token, id);
 }
