@@ -107,6 +107,7 @@ after(async () => {
     await portal?.stop();
     if (portal) fs.copyFileSync(portal.log, path.join(artifacts, 'portal.log'));
   }
+  if (!portal) return;
   if (cleanup) {
     throw new Error(
       `cleanup failed; the data is kept for \`node -r sucrase/register e2e/cleanup.ts ${portal.dir}\`: ${cleanup.message}`,
