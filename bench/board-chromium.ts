@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from '../e2e/browser';
+import { launchChromium, signedInPage } from '../e2e/browser';
 import { FRONTEND, startPortal } from '../e2e/portal';
 
 const services = Number(process.argv[2] ?? 1000);
@@ -77,15 +77,11 @@ async function main() {
   );
   const browser = await launchChromium();
   try {
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
+    const signIn = await signedInPage(browser, FRONTEND, {
+      timeoutMs: 120_000,
     });
-    context.setDefaultTimeout(120_000);
-    const signInPage = await context.newPage();
-    await signInPage.goto(FRONTEND);
-    await signInPage.getByRole('button', { name: 'Enter' }).click();
-    await signInPage.getByRole('tab', { name: 'Overview' }).waitFor();
-    await signInPage.close();
+    const context = signIn.context();
+    await signIn.close();
 
     const cases = [
       {

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium } from './browser';
+import { launchChromium, signedInPage } from './browser';
 import { seedShowcase, takeScreenshots } from './screenshots';
 import {
   FRONTEND,
@@ -36,25 +36,6 @@ const artifacts = path.resolve(
 
 function log(message: string) {
   console.log(`# ${new Date().toISOString().slice(11, 19)} ${message}`);
-}
-
-async function newSignedInContext(user: 'guest' | string) {
-  const context = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
-  });
-  context.setDefaultTimeout(60_000);
-  const p = await context.newPage();
-  if (user === 'guest') {
-    await p.goto(FRONTEND);
-    await p.getByRole('button', { name: 'Enter' }).click();
-  } else {
-    // The sign-in page's form for catalog users (demo provider, development only).
-    await p.goto(FRONTEND);
-    await p.getByLabel('Catalog user name').fill(user);
-    await p.getByRole('button', { name: 'Sign in as user' }).click();
-  }
-  await p.getByRole('tab', { name: 'Overview' }).waitFor();
-  return { context, page: p };
 }
 
 async function until(condition: () => Promise<boolean>, ms: number) {
@@ -87,7 +68,7 @@ before(async () => {
   portal = await startPortal({ waitForServices: [SERVICE] });
   log(`portal answered after ${portal.startupMs} ms (log: ${portal.log})`);
   browser = await launchChromium();
-  ({ page } = await newSignedInContext('guest'));
+  page = await signedInPage(browser, FRONTEND);
 });
 
 after(async () => {
@@ -289,21 +270,21 @@ test('a promotion into production waits for a release manager and then runs', as
   );
   log('promotion waits for approval; bob approves in his own session');
 
-  const bob = await newSignedInContext('bob');
+  const bob = await signedInPage(browser, FRONTEND, { user: 'bob' });
   try {
-    await bob.page.goto(`${FRONTEND}${SERVICE_PATH}`);
-    const request = bob.page.getByRole('group', {
+    await bob.goto(`${FRONTEND}${SERVICE_PATH}`);
+    const request = bob.getByRole('group', {
       name: 'Approval into production',
     });
     await request.getByRole('button', { name: 'Approve' }).click();
-    const decide = bob.page.getByRole('dialog');
+    const decide = bob.getByRole('dialog');
     await decide
       .getByLabel('Comment (optional)')
       .fill('Looks good in integration');
     await decide.getByRole('button', { name: 'Approve' }).click();
     await request.waitFor({ state: 'detached', timeout: 30_000 });
   } finally {
-    await bob.context.close();
+    await bob.context().close();
   }
 
   // The guest's page follows the operation to its end.
@@ -363,17 +344,8 @@ test('every page renders populated, in the light and the dark theme', async () =
   }
 
   // Dark mode: the page background is dark and the pipeline's text is light.
-  const dark = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
-  });
+  const p = await signedInPage(browser, FRONTEND, { theme: 'dark' });
   try {
-    await dark.addInitScript(() =>
-      window.localStorage.setItem('theme', 'dark'),
-    );
-    const p = await dark.newPage();
-    await p.goto(FRONTEND);
-    await p.getByRole('button', { name: 'Enter' }).click();
-    await p.getByRole('tab', { name: 'Overview' }).waitFor();
     await p.goto(
       `${FRONTEND}/stage-manager/services/component/default/shop-frontend`,
     );
@@ -399,6 +371,6 @@ test('every page renders populated, in the light and the dark theme', async () =
     assert.ok(luminance(background) < 0.25, `background ${background}`);
     assert.ok(luminance(text) > 0.7, `text ${text}`);
   } finally {
-    await dark.close();
+    await p.context().close();
   }
 });

@@ -9,7 +9,7 @@
 import { Browser, Page } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from './browser';
+import { launchChromium, signedInPage } from './browser';
 import { FRONTEND, api, settle, signIn } from './portal';
 
 /** Gives every page something to show: a configuration of shop-frontend with two versions and running deployments. */
@@ -111,21 +111,6 @@ async function shot(
   console.log(`${name}: ${url} (${Date.now() - start} ms)`);
 }
 
-/** Signs in as the guest in a new browser context (dark theme if asked). */
-async function guestPage(browser: Browser, theme: 'light' | 'dark') {
-  const context = await browser.newContext({
-    viewport: { width: 1440, height: 900 },
-  });
-  await context.addInitScript(t => {
-    window.localStorage.setItem('theme', t);
-  }, theme);
-  const page = await context.newPage();
-  await page.goto(FRONTEND);
-  await page.getByRole('button', { name: 'Enter' }).first().click();
-  await page.getByText('Overview').first().waitFor({ timeout: 60_000 });
-  return page;
-}
-
 /**
  * Screenshots of every page into `out`; each waits for content that only a populated page has.
  * Returns the file names.
@@ -137,7 +122,7 @@ export async function takeScreenshots(
 ): Promise<string[]> {
   const { deploymentId, configurationId } = seeded;
   fs.mkdirSync(out, { recursive: true });
-  const page = await guestPage(browser, 'light');
+  const page = await signedInPage(browser, FRONTEND);
   try {
     await shot(out, page, 'overview', '/stage-manager', 'Shop frontend');
     await shot(
@@ -188,7 +173,7 @@ export async function takeScreenshots(
   } finally {
     await page.context().close();
   }
-  const dark = await guestPage(browser, 'dark');
+  const dark = await signedInPage(browser, FRONTEND, { theme: 'dark' });
   try {
     await shot(
       out,

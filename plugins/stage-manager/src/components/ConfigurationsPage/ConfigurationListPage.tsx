@@ -20,7 +20,6 @@ import TablePagination from '@material-ui/core/TablePagination';
 import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import AddIcon from '@material-ui/icons/Add';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { useMemo, useState } from 'react';
 import { Link as RouterLink, useSearchParams } from 'react-router-dom';
 import useAsync from 'react-use/esm/useAsync';
@@ -37,6 +36,7 @@ import {
   useConfigurationMachines,
 } from './useConfigurationMachines';
 import { useTemplateCatalog } from './useTemplateCatalog';
+import { RefreshButton } from '../shared/RefreshButton';
 
 /** Rows per page until the user picks another size. */
 export const CONFIGURATION_PAGE_SIZE = 20;
@@ -290,17 +290,13 @@ export function ConfigurationListPage() {
           >
             New configuration
           </Button>
-          <Button
-            variant="outlined"
-            startIcon={<RefreshIcon />}
+          <RefreshButton
             onClick={() => {
               list.retry();
               catalog.retry();
             }}
-            disabled={list.loading}
-          >
-            Refresh
-          </Button>
+            loading={list.loading}
+          />
         </Box>
       </ContentHeader>
       <Box mb={2}>

@@ -12,7 +12,6 @@ import Grid from '@material-ui/core/Grid';
 import Paper from '@material-ui/core/Paper';
 import Typography from '@material-ui/core/Typography';
 import EditIcon from '@material-ui/icons/Edit';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { ReactNode } from 'react';
 import {
   Link as RouterLink,
@@ -30,6 +29,7 @@ import { totalResources } from './resources';
 import { useTemplateCatalog } from './useTemplateCatalog';
 import { VersionDiffView } from './VersionDiffView';
 import { VersionsTable } from './VersionsTable';
+import { RefreshButton } from '../shared/RefreshButton';
 
 function Section(props: { title: string; children: ReactNode }) {
   return (
@@ -223,14 +223,7 @@ export function ConfigurationPage() {
           >
             Edit
           </Button>
-          <Button
-            variant="outlined"
-            startIcon={<RefreshIcon />}
-            onClick={retry}
-            disabled={loading}
-          >
-            Refresh
-          </Button>
+          <RefreshButton onClick={retry} loading={loading} />
         </Box>
       </ContentHeader>
       {body}

@@ -10,10 +10,8 @@ import {
   Deployment,
   DeploymentMachine,
 } from '@internal/plugin-stage-manager-common';
-import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { useState } from 'react';
 import { useParams } from 'react-router-dom';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
@@ -21,6 +19,7 @@ import { stageManagerApiRef } from '../../api';
 import { useStageManagerLinks } from '../links';
 import { ConsoleTile } from './ConsoleTile';
 import { describeError } from './useVncConsole';
+import { RefreshButton } from '../shared/RefreshButton';
 
 const useStyles = makeStyles(theme => ({
   wall: {
@@ -107,14 +106,7 @@ export function ConsoleWallPage() {
         }`}
         description={`Deployment ${deployment.id} (${deployment.role}, ${deployment.state}) of configuration version ${deployment.configurationVersion} on pool ${deployment.pool}`}
       >
-        <Button
-          variant="outlined"
-          startIcon={<RefreshIcon />}
-          onClick={retry}
-          disabled={loading}
-        >
-          Refresh
-        </Button>
+        <RefreshButton onClick={retry} loading={loading} />
       </ContentHeader>
       <Typography variant="body2" paragraph>
         <Link to={links.service(deployment.serviceRef)}>

@@ -7,11 +7,9 @@ import { isError } from '@backstage/errors';
 import { useApi } from '@backstage/frontend-plugin-api';
 import { Pool, PoolStorage } from '@internal/plugin-stage-manager-common';
 import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import Paper from '@material-ui/core/Paper';
 import TextField from '@material-ui/core/TextField';
 import Typography from '@material-ui/core/Typography';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { useMemo } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import useAsync from 'react-use/esm/useAsync';
@@ -20,6 +18,7 @@ import { stageManagerApiRef } from '../../api';
 import { formatBytes } from '../UsagePage/units';
 import { storageForest } from './storageForest';
 import { StorageTree } from './StorageTree';
+import { RefreshButton } from '../shared/RefreshButton';
 
 /** Pools are configured, not created by users: one page holds them all. */
 const POOL_LIMIT = 500;
@@ -118,14 +117,7 @@ function PoolStorageView(props: { pool: string }) {
   return (
     <>
       <Box display="flex" justifyContent="flex-end" mb={1}>
-        <Button
-          variant="outlined"
-          startIcon={<RefreshIcon />}
-          onClick={retry}
-          disabled={loading}
-        >
-          Refresh
-        </Button>
+        <RefreshButton onClick={retry} loading={loading} />
       </Box>
       {body}
     </>

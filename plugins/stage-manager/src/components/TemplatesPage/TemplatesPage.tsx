@@ -16,7 +16,6 @@ import TableHead from '@material-ui/core/TableHead';
 import TableRow from '@material-ui/core/TableRow';
 import Typography from '@material-ui/core/Typography';
 import AddIcon from '@material-ui/icons/Add';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { useState } from 'react';
 import { errorTitle } from '../shared/errors';
 import {
@@ -27,6 +26,7 @@ import {
 import { useTemplateCatalog } from '../ConfigurationsPage/useTemplateCatalog';
 import { CreateTemplateDialog } from './CreateTemplateDialog';
 import { formatBoot, formatReadiness } from './format';
+import { RefreshButton } from '../shared/RefreshButton';
 
 function TemplateRow(props: { template: Template }) {
   const { template: t } = props;
@@ -153,14 +153,7 @@ export function TemplatesPage() {
           >
             New template
           </Button>
-          <Button
-            variant="outlined"
-            startIcon={<RefreshIcon />}
-            onClick={catalog.retry}
-            disabled={catalog.loading}
-          >
-            Refresh
-          </Button>
+          <RefreshButton onClick={catalog.retry} loading={catalog.loading} />
         </Box>
       </ContentHeader>
       {body}

@@ -6,15 +6,14 @@ import {
 import { isError } from '@backstage/errors';
 import { useApi } from '@backstage/frontend-plugin-api';
 import Box from '@material-ui/core/Box';
-import Button from '@material-ui/core/Button';
 import Typography from '@material-ui/core/Typography';
-import RefreshIcon from '@material-ui/icons/Refresh';
 import { useState } from 'react';
 import useAsyncRetry from 'react-use/esm/useAsyncRetry';
 import { stageManagerApiRef } from '../../api';
 import { PoolUsageCard } from './PoolUsageCard';
 import { ResourceToggle } from './ResourceToggle';
 import { ResourceKey } from './units';
+import { RefreshButton } from '../shared/RefreshButton';
 
 /** A ResponseError's own message only has the status; the backend's reason is in its cause. */
 function errorTitle(error: Error): string | undefined {
@@ -65,14 +64,7 @@ export function UsagePage() {
       >
         <Box display="flex" alignItems="center" gridGap={16}>
           <ResourceToggle value={resource} onChange={setResource} />
-          <Button
-            variant="outlined"
-            startIcon={<RefreshIcon />}
-            onClick={retry}
-            disabled={loading}
-          >
-            Refresh
-          </Button>
+          <RefreshButton onClick={retry} loading={loading} />
         </Box>
       </ContentHeader>
       {body}
