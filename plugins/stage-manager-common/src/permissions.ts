@@ -114,16 +114,25 @@ export const deploymentApprovePermission = createPermission({
   attributes: { action: 'update' },
   resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
 });
-/** @public */
+/** Archive a deployment; also moving an archive between tiers and verifying it. @public */
 export const deploymentArchivePermission = createPermission({
   name: 'stage-manager.deployment.archive',
   attributes: { action: 'create' },
   resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
 });
-/** @public */
+/** Restore an archive into a stage (authorized against the target stage). @public */
 export const deploymentRestorePermission = createPermission({
   name: 'stage-manager.deployment.restore',
   attributes: { action: 'create' },
+  resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
+});
+/**
+ * Delete an archive of a deployment (authorized against the archive's service and stage).
+ * @public
+ */
+export const archiveDeletePermission = createPermission({
+  name: 'stage-manager.archive.delete',
+  attributes: { action: 'delete' },
   resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
 });
 /** @public */
@@ -159,6 +168,7 @@ export const stageManagerPermissions = [
   deploymentApprovePermission,
   deploymentArchivePermission,
   deploymentRestorePermission,
+  archiveDeletePermission,
   deploymentLeaseExtendPermission,
   deploymentConsolePermission,
 ];

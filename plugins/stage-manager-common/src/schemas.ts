@@ -3,6 +3,7 @@ import { NAME_PATTERN, NAME_PATTERN_DESCRIPTION } from './names';
 import { normalizeEntityRef } from './entityRefs';
 import {
   APPROVAL_STATES,
+  ARCHIVE_STATES,
   DEPLOYMENT_ROLES,
   DEPLOYMENT_STATES,
   OPERATION_KINDS,
@@ -327,5 +328,50 @@ export const approvalListQuerySchema = paginationSchema
   .extend({
     serviceRef: entityRef.optional(),
     state: z.enum(APPROVAL_STATES).optional(),
+  })
+  .strict();
+
+/** Body of `POST /deployments/:id/archive`. @public */
+export const archiveInputSchema = z
+  .object({ description: z.string().max(2000).optional() })
+  .strict();
+
+/** @public */
+export type ArchiveInput = z.input<typeof archiveInputSchema>;
+
+/** Body of `POST /archives/:id/restore`. @public */
+export const restoreInputSchema = z
+  .object({
+    /**
+     * `new`: a new deployment in `stage` (its own fence; the stage's primary when the stage has
+     * none, a copy otherwise). `replace`: over the deployment the archive came from, in its stage
+     * (that deployment is replaced once the restored one runs; a primary is retired and kept for
+     * rollback like after a swap).
+     */
+    mode: z.enum(['new', 'replace']).default('new'),
+    /** Target stage of a `new` restore; defaults to the archive's stage. */
+    stage: name.optional(),
+    comment: z.string().max(2000).optional(),
+  })
+  .strict();
+
+/** @public */
+export type RestoreInput = z.input<typeof restoreInputSchema>;
+
+/** Body of `POST /archives/:id/move`: move an archive to another storage tier. @public */
+export const archiveMoveInputSchema = z.object({ tier: name }).strict();
+
+/** @public */
+export type ArchiveMoveInput = z.input<typeof archiveMoveInputSchema>;
+
+/** @public */
+export const archiveListQuerySchema = paginationSchema
+  .extend({
+    serviceRef: entityRef.optional(),
+    stage: name.optional(),
+    sourceDeploymentId: z.string().uuid().optional(),
+    tier: name.optional(),
+    /** Defaults to available archives. */
+    state: z.enum(ARCHIVE_STATES).optional(),
   })
   .strict();

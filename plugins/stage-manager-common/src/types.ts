@@ -234,6 +234,8 @@ export const OPERATION_KINDS = [
   'undeploy',
   'archive',
   'restore',
+  'move-archive',
+  'verify-archive',
   'refresh',
 ] as const;
 
@@ -446,4 +448,108 @@ export interface PoolStorage {
   /** Backing files outside the pool (template base images). */
   bases: Array<{ path: string }>;
   totalAllocatedBytes: number;
+}
+
+/** @public */
+export const ARCHIVE_STATES = [
+  'creating',
+  'available',
+  'failed',
+  'deleted',
+] as const;
+
+/**
+ * `creating` until its archive operation commits (not listed unless asked for), `available` to
+ * restore, `failed` when the operation was rolled back, `deleted` once deleted (kept as a
+ * tombstone for the audit trail; its chunks are collected).
+ *
+ * @public
+ */
+export type ArchiveState = (typeof ARCHIVE_STATES)[number];
+
+/** One disk of an archived machine. @public */
+export interface ArchiveDisk {
+  machine: string;
+  /** The disk's name in the template (e.g. `root`). */
+  disk: string;
+  virtualSizeBytes: number;
+  chunkSizeBytes: number;
+  chunkCount: number;
+  /** Chunks that are all zeros (not stored). */
+  zeroChunks: number;
+  /** Bytes of the disk that are not zero (what a full copy would have to keep). */
+  dataBytes: number;
+}
+
+/**
+ * A complete past state of a deployment: every machine's disks (chunked, deduplicated and
+ * compressed in a storage tier), the configuration version and the deployment's settings.
+ *
+ * @public
+ */
+export interface Archive {
+  id: string;
+  serviceRef: string;
+  /** Stage of the deployment when it was archived. */
+  stage: string;
+  sourceDeploymentId: string;
+  configurationId: string;
+  configurationVersion: number;
+  state: ArchiveState;
+  /** Storage tier holding the archive's chunks (e.g. `hot`, `cold`). */
+  tier: string;
+  description?: string;
+  /** The deployment's machines (template and sizes) as they were archived. */
+  machines: DeploymentMachine[];
+  disks: ArchiveDisk[];
+  /** Sum of the disks' virtual sizes. */
+  logicalBytes: number;
+  /** Sum of the disks' non-zero bytes. */
+  dataBytes: number;
+  /** Compressed bytes this archive added to its tier when it was made (chunks no other archive had). */
+  addedBytes: number;
+  /** The operation that made it. */
+  operationId: string;
+  createdBy: string;
+  createdAt: string;
+  completedAt?: string;
+  /** Last restore (or creation). Tier policies move archives that nobody used for a while. */
+  lastAccessedAt?: string;
+  /** Last move between tiers. */
+  movedAt?: string;
+  deletedAt?: string;
+  deletedBy?: string;
+  /** Why a `failed` archive failed. */
+  error?: string;
+}
+
+/** What one storage tier holds. @public */
+export interface ArchiveTierUsage {
+  tier: string;
+  /** Where it stores (a folder for file tiers). */
+  location: string;
+  compressionLevel: number;
+  /** Available archives in the tier. */
+  archives: number;
+  /** Distinct chunks stored. */
+  chunks: number;
+  /** Compressed bytes stored (what the tier costs). */
+  storedBytes: number;
+  /** Uncompressed bytes of those chunks. */
+  rawBytes: number;
+  /** Sum of the non-zero bytes of the tier's archives: what they would take without deduplication and compression. */
+  archivedDataBytes: number;
+}
+
+/** The result of checking every chunk of an archive against its hash. @public */
+export interface ArchiveVerification {
+  archiveId: string;
+  tier: string;
+  checkedChunks: number;
+  /** Damaged or missing chunks, each with where it is used. */
+  damaged: Array<{
+    hash: string;
+    problem: 'missing' | 'corrupt';
+    usedBy: Array<{ machine: string; disk: string; chunk: number }>;
+  }>;
 }
