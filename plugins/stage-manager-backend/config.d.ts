@@ -100,6 +100,53 @@ export interface Config {
       staleAfter?: string | HumanDuration;
     };
 
+    /**
+     * Archives of deployments: chunked, deduplicated, zstd-compressed, in storage tiers.
+     */
+    archives?: {
+      /**
+       * Storage tiers, hottest first; new archives go to the first. Default: `hot` (level 3) and
+       * `cold` (level 12) below `data/archives`.
+       */
+      tiers?: {
+        [name: string]: {
+          /** Only `file` (a folder) for now. */
+          type?: 'file';
+          /** Folder of the tier (relative paths are resolved against the backend's folder). */
+          path: string;
+          /** zstd level 1–19 of chunks written into the tier; default 3. */
+          compressionLevel?: number;
+        };
+      };
+      /** Chunk size in KiB (64–16384); default 1024. Changing it only affects new archives. */
+      chunkSizeKiB?: number;
+      /** Folder for the raw disk images archives and restores stream through. */
+      scratchPath?: string;
+      /**
+       * Moves between tiers: an archive moves `from` → `to` once it is older than `olderThan`
+       * and has not been restored for `notAccessedFor` (either alone when only one is given).
+       * Default with tiers `hot` and `cold`: hot → cold after P7D and P3D unused.
+       */
+      tiering?: Array<{
+        from: string;
+        to: string;
+        olderThan?: string | HumanDuration;
+        notAccessedFor?: string | HumanDuration;
+      }>;
+      /**
+       * How many archives each service keeps per stage (`default` for stages not listed): the
+       * newest `keepLast`, and none older than `maxAge`. Without any, archives are kept.
+       */
+      retention?: {
+        [stage: string]: {
+          keepLast?: number;
+          maxAge?: string | HumanDuration;
+        };
+      };
+      /** How often retention, tiering and garbage collection run; default PT1H. */
+      policyInterval?: string | HumanDuration;
+    };
+
     /** Pool used by stages that name none. Defaults to the only pool when there is one. */
     defaultPool?: string;
 

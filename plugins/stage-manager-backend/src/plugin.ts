@@ -20,6 +20,9 @@ import { DriverRegistry } from './drivers/DriverRegistry';
 import { ApprovalService } from './lifecycle/ApprovalService';
 import { LeaseService } from './lifecycle/LeaseService';
 import { LifecycleService } from './lifecycle/LifecycleService';
+import { ArchiveService } from './archives/ArchiveService';
+import { ChunkRepository } from './archives/ChunkRepository';
+import { FileTierStorage } from './archives/TierStorage';
 import { OperationEngine } from './lifecycle/OperationEngine';
 import { operationSignal } from './lifecycle/operationSignal';
 import { Reconciler } from './lifecycle/Reconciler';
@@ -134,10 +137,21 @@ export const stageManagerPlugin = createBackendPlugin({
           config,
           logger: deps.logger,
         });
+        const chunks = new ChunkRepository({
+          store,
+          chunkSizeBytes: config.archives.chunkSizeBytes,
+          tiers: config.archives.tiers.map(t => ({
+            config: t,
+            storage: new FileTierStorage(t.path),
+          })),
+        });
+        // Set once the archive service exists; the engine's events are wired before it.
+        let archives: ArchiveService | undefined;
         const engine = new OperationEngine({
           store,
           drivers,
           config,
+          chunks,
           logger: deps.logger,
           events: {
             changed: operation => {
@@ -150,6 +164,17 @@ export const stageManagerPlugin = createBackendPlugin({
             // Removing a deployment can free layers other deployments no longer need: collect
             // them now rather than at the next scheduled reconcile.
             finished: operation => {
+              // A new archive can push older ones out of their stage's retention.
+              if (
+                operation.state === 'succeeded' &&
+                operation.kind === 'archive'
+              ) {
+                archives
+                  ?.applyPolicies()
+                  .catch(error =>
+                    deps.logger.warn(`Archive policies failed: ${error}`),
+                  );
+              }
               if (
                 operation.state === 'succeeded' &&
                 ['undeploy', 'promote', 'demote', 'swap'].includes(
@@ -187,6 +212,16 @@ export const stageManagerPlugin = createBackendPlugin({
           engine,
           onApprovalRequested: request => approvals.requested(request),
         });
+        archives = new ArchiveService({
+          store,
+          config,
+          lifecycle,
+          authorizer: deploymentAuthorizer,
+          auditLog,
+          chunks,
+          logger: deps.logger,
+        });
+        const archiveService = archives;
         const leases = new LeaseService({
           store,
           config,
@@ -237,6 +272,26 @@ export const stageManagerPlugin = createBackendPlugin({
           },
         });
 
+        await deps.scheduler.scheduleTask({
+          id: 'stage-manager-archive-policies',
+          scope: 'global',
+          frequency: { milliseconds: config.archives.policyIntervalMs },
+          timeout: { minutes: 30 },
+          initialDelay: { minutes: 2 },
+          fn: async () => {
+            const result = await archiveService.applyPolicies();
+            if (
+              result.deleted.length ||
+              result.moves.length ||
+              result.collected
+            ) {
+              deps.logger.info(
+                `Archive policies: deleted ${result.deleted.length}, moving ${result.moves.length}, collected ${result.collected} chunk(s), ${result.orphans} orphan file(s)`,
+              );
+            }
+          },
+        });
+
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -268,6 +323,7 @@ export const stageManagerPlugin = createBackendPlugin({
             lifecycle,
             approvals,
             leases,
+            archives: archiveService,
             auditLog,
           }),
         );

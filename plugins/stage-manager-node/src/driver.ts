@@ -45,7 +45,10 @@ export interface HypervisorDriver {
   createDisk(request: CreateDiskRequest): Promise<DiskInfo>;
   /** Deletes a disk. Fails with a `ConflictError` while other disks are backed by it. */
   deleteDisk(request: { pool: PoolLocation; disk: string }): Promise<void>;
-  /** Exports a disk to a standalone, compressed image file (the building block of archives). */
+  /**
+   * Exports a disk (with everything it is backed by) to a standalone file: a compressed image,
+   * or a sparse raw image (what archives chunk and deduplicate).
+   */
   exportDisk(request: ExportDiskRequest): Promise<DiskExportInfo>;
   /** Imports an exported image back into a pool as a new disk. */
   importDisk(request: ImportDiskRequest): Promise<DiskInfo>;
@@ -191,6 +194,9 @@ export interface ExportDiskRequest {
   disk: string;
   /** Absolute path of the file to write. */
   targetPath: string;
+  /** `raw`: the disk's bytes (sparse where zero); `image` (default): the driver's own format. */
+  format?: 'image' | 'raw';
+  /** Compression of an `image` export. */
   compression: 'zstd' | 'none';
 }
 
@@ -203,6 +209,7 @@ export interface DiskExportInfo {
 /** @public */
 export interface ImportDiskRequest {
   pool: PoolLocation;
+  /** An exported image, or a raw image of the disk's bytes. */
   sourcePath: string;
   name: string;
   deploymentId: string;

@@ -239,22 +239,18 @@ export class DiskManager {
     }
     const tmp = `${target}.partial`;
     await fs.mkdir(path.dirname(target), { recursive: true });
-    const compress =
-      request.compression === 'zstd'
-        ? ['-c', '-o', 'compression_type=zstd']
-        : [];
+    const output =
+      request.format === 'raw'
+        ? ['-O', 'raw']
+        : [
+            '-O',
+            'qcow2',
+            ...(request.compression === 'zstd'
+              ? ['-c', '-o', 'compression_type=zstd']
+              : []),
+          ];
     await runCommand(
-      [
-        'qemu-img',
-        'convert',
-        '-q',
-        '-U',
-        '-O',
-        'qcow2',
-        ...compress,
-        source,
-        tmp,
-      ],
+      ['qemu-img', 'convert', '-q', '-U', ...output, source, tmp],
       { timeoutMs: 60 * 60_000 },
     );
     await fs.rename(tmp, target);

@@ -2,13 +2,21 @@ import { ConflictError, NotFoundError } from '@backstage/errors';
 import {
   CreateDiskRequest,
   DefineMachineRequest,
+  DiskExportInfo,
   DiskInfo,
+  ExportDiskRequest,
+  ImportDiskRequest,
   FenceInfo,
   HypervisorDriver,
   Inventory,
   MachineInfo,
   PoolLocation,
 } from '@internal/plugin-stage-manager-node';
+
+import fs from 'node:fs';
+
+/** Size of a fake disk's raw export. */
+export const FAKE_DISK_BYTES = 3 * 64 * 1024 + 100;
 
 interface FakeDisk {
   name: string;
@@ -183,12 +191,40 @@ export class FakeDriver implements HypervisorDriver {
     this.disks.delete(key);
   }
 
-  async exportDisk(): Promise<never> {
-    throw new Error('FakeDriver does not export disks');
+  /**
+   * A raw export is a real file: FAKE_DISK_BYTES long, the content marker as its first line,
+   * zeros after it (so the archive chunker has something real to read).
+   */
+  async exportDisk(request: ExportDiskRequest): Promise<DiskExportInfo> {
+    await this.enter('exportDisk', request.disk);
+    if (request.format !== 'raw') {
+      throw new Error('FakeDriver only exports raw images');
+    }
+    const disk = this.disks.get(this.key(request.pool.name, request.disk));
+    if (!disk) throw new NotFoundError(`No disk ${request.disk}`);
+    const data = Buffer.alloc(FAKE_DISK_BYTES);
+    data.write(`${disk.content}\n`, 'utf8');
+    fs.writeFileSync(request.targetPath, data);
+    return { targetPath: request.targetPath, bytes: data.length };
   }
 
-  async importDisk(): Promise<never> {
-    throw new Error('FakeDriver does not import disks');
+  /** Imports a raw file: its first line becomes the disk's content marker. */
+  async importDisk(request: ImportDiskRequest): Promise<DiskInfo> {
+    await this.enter('importDisk', request.name);
+    const key = this.key(request.pool.name, request.name);
+    if (this.disks.has(key)) {
+      throw new ConflictError(`Disk ${request.name} exists`);
+    }
+    const data = fs.readFileSync(request.sourcePath);
+    const disk: FakeDisk = {
+      name: request.name,
+      pool: request.pool.name,
+      path: `/fake/${request.pool.name}/${request.name}.qcow2`,
+      deploymentId: request.deploymentId,
+      content: data.toString('utf8', 0, data.indexOf(0x0a)),
+    };
+    this.disks.set(key, disk);
+    return this.describe(disk);
   }
 
   async freezeMachineDisks(request: {

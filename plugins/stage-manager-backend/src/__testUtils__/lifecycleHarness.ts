@@ -16,6 +16,11 @@ import {
 } from '@internal/plugin-stage-manager-common';
 import { deploymentPermissionRules } from '@internal/plugin-stage-manager-node';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { ArchiveService } from '../archives/ArchiveService';
+import { ChunkRepository } from '../archives/ChunkRepository';
+import { FileTierStorage } from '../archives/TierStorage';
 import { readStageManagerConfig } from '../config/StageManagerConfig';
 import { applyDatabaseMigrations } from '../database/migrations';
 import {
@@ -148,6 +153,10 @@ export interface Harness {
   approvals: ApprovalService;
   leases: LeaseService;
   reconciler: Reconciler;
+  archives: ArchiveService;
+  chunks: ChunkRepository;
+  /** Folder of the archive tiers (`hot`, `cold`) and scratch files; removed by the caller. */
+  archiveRoot: string;
   notifications: { send: jest.Mock };
   configurationId: string;
   /** A second instance on the same database and driver (a replica). */
@@ -168,9 +177,32 @@ export async function createHarness(
   await applyDatabaseMigrations(knex);
   const store = DatabaseStageManagerStore.fromKnex(knex);
   const driver = options.driver ?? new FakeDriver();
+  // Made only when an archive is written; archive tests remove it.
+  const archiveRoot = path.join(os.tmpdir(), `sm-harness-${randomUUID()}`);
   const config = readStageManagerConfig(
-    new ConfigReader(lifecycleConfig(options.config)),
+    new ConfigReader(
+      lifecycleConfig({
+        archives: {
+          tiers: {
+            hot: { path: path.join(archiveRoot, 'hot') },
+            cold: { path: path.join(archiveRoot, 'cold'), compressionLevel: 9 },
+          },
+          chunkSizeKiB: 64,
+          scratchPath: path.join(archiveRoot, 'scratch'),
+          tiering: [],
+        },
+        ...options.config,
+      }),
+    ),
   );
+  const chunks = new ChunkRepository({
+    store,
+    chunkSizeBytes: config.archives.chunkSizeBytes,
+    tiers: config.archives.tiers.map(t => ({
+      config: t,
+      storage: new FileTierStorage(t.path),
+    })),
+  });
   const auditor = mockServices.auditor.mock();
   auditor.createEvent.mockImplementation(
     async () => ({ success: jest.fn(), fail: jest.fn() } as any),
@@ -192,7 +224,13 @@ export async function createHarness(
     const drivers = new DriverRegistry();
     drivers.addDriver(driver);
     drivers.lock();
-    const engine = new OperationEngine({ store, drivers, config, logger });
+    const engine = new OperationEngine({
+      store,
+      drivers,
+      config,
+      logger,
+      chunks,
+    });
     const approvals = new ApprovalService({
       store,
       catalog,
@@ -223,7 +261,19 @@ export async function createHarness(
       logger,
     });
     const reconciler = new Reconciler({ store, drivers, config, logger });
+    const archives = new ArchiveService({
+      store,
+      config,
+      lifecycle,
+      authorizer,
+      auditLog,
+      chunks,
+      logger,
+    });
     const harness: Harness = {
+      archives,
+      chunks,
+      archiveRoot,
       store,
       driver,
       engine,

@@ -48,6 +48,46 @@ export interface PoolConfig {
   capacity: PoolCapacity;
 }
 
+/** A storage tier of archives. */
+export interface ArchiveTierConfig {
+  name: string;
+  /** `file`: a folder (absolute path). Object stores can be added as further types. */
+  type: 'file';
+  path: string;
+  /** zstd level of chunks written into the tier (1–19; cold tiers compress harder). */
+  compressionLevel: number;
+}
+
+/** Moves archives from one tier to another once they are old and unused. */
+export interface ArchiveTieringRule {
+  from: string;
+  to: string;
+  /** Archives older than this move… */
+  olderThanMs?: number;
+  /** …and (when both are given) not restored for this long. */
+  notAccessedForMs?: number;
+}
+
+/** How many archives of a service's stage are kept. */
+export interface ArchiveRetention {
+  keepLast?: number;
+  maxAgeMs?: number;
+}
+
+/** `stageManager.archives`. */
+export interface ArchivesConfig {
+  /** Tiers in order, hottest first; new archives go to the first. */
+  tiers: ArchiveTierConfig[];
+  chunkSizeBytes: number;
+  /** Folder for the raw images an archive or restore streams through (absolute). */
+  scratchPath: string;
+  tiering: ArchiveTieringRule[];
+  /** Retention per stage name; `default` for stages without their own. */
+  retention: Map<string, ArchiveRetention>;
+  /** How often the policy task (retention, tiering, garbage collection) runs. */
+  policyIntervalMs: number;
+}
+
 /** The validated `stageManager` section of app-config. */
 export interface StageManagerConfig {
   defaultWorkflow: string;
@@ -63,6 +103,7 @@ export interface StageManagerConfig {
   operationStaleMs: number;
   /** How often a running operation's heartbeat is written. */
   operationHeartbeatMs: number;
+  archives: ArchivesConfig;
 }
 
 function durationMs(config: Config, key: string): number | undefined {
@@ -293,5 +334,129 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
     approvalTimeoutMs: duration('approvals.timeout', 3 * 24 * 3600_000),
     operationStaleMs,
     operationHeartbeatMs: Math.max(200, Math.floor(operationStaleMs / 6)),
+    archives: readArchivesConfig(config?.getOptionalConfig('archives')),
+  };
+}
+
+const DEFAULT_ARCHIVE_ROOT = 'data/archives';
+
+function readArchivesConfig(config: Config | undefined): ArchivesConfig {
+  const prefix = 'stageManager.archives';
+  const tiers: ArchiveTierConfig[] = [];
+  const tiersConfig = config?.getOptionalConfig('tiers');
+  for (const name of tiersConfig?.keys() ?? []) {
+    const key = `${prefix}.tiers.${name}`;
+    checkName(name, key);
+    const tier = tiersConfig!.getConfig(name);
+    const type = tier.getOptionalString('type') ?? 'file';
+    if (type !== 'file') {
+      throw new Error(
+        `Invalid config at ${key}.type: '${type}' is not a tier type (file)`,
+      );
+    }
+    const level = tier.getOptionalNumber('compressionLevel') ?? 3;
+    if (!Number.isInteger(level) || level < 1 || level > 19) {
+      throw new Error(
+        `Invalid config at ${key}.compressionLevel: must be an integer from 1 to 19`,
+      );
+    }
+    tiers.push({
+      name,
+      type,
+      path: path.resolve(tier.getString('path')),
+      compressionLevel: level,
+    });
+  }
+  if (tiers.length === 0) {
+    tiers.push(
+      {
+        name: 'hot',
+        type: 'file',
+        path: path.resolve(DEFAULT_ARCHIVE_ROOT, 'hot'),
+        compressionLevel: 3,
+      },
+      {
+        name: 'cold',
+        type: 'file',
+        path: path.resolve(DEFAULT_ARCHIVE_ROOT, 'cold'),
+        compressionLevel: 12,
+      },
+    );
+  }
+  const tierNames = new Set(tiers.map(t => t.name));
+
+  const chunkKiB = config?.getOptionalNumber('chunkSizeKiB') ?? 1024;
+  if (!Number.isInteger(chunkKiB) || chunkKiB < 64 || chunkKiB > 16384) {
+    throw new Error(
+      `Invalid config at ${prefix}.chunkSizeKiB: must be an integer from 64 to 16384`,
+    );
+  }
+
+  const tiering: ArchiveTieringRule[] = [];
+  const rules = config?.getOptionalConfigArray('tiering') ?? [];
+  rules.forEach((rule, i) => {
+    const key = `${prefix}.tiering[${i}]`;
+    const from = rule.getString('from');
+    const to = rule.getString('to');
+    for (const [field, tier] of [
+      ['from', from],
+      ['to', to],
+    ]) {
+      if (!tierNames.has(tier)) {
+        throw new Error(
+          `Invalid config at ${key}.${field}: '${tier}' is not a tier (${[
+            ...tierNames,
+          ].join(', ')})`,
+        );
+      }
+    }
+    if (from === to) {
+      throw new Error(`Invalid config at ${key}: from and to are the same`);
+    }
+    const olderThanMs = durationMs(rule, 'olderThan');
+    const notAccessedForMs = durationMs(rule, 'notAccessedFor');
+    if (olderThanMs === undefined && notAccessedForMs === undefined) {
+      throw new Error(
+        `Invalid config at ${key}: needs olderThan, notAccessedFor or both`,
+      );
+    }
+    tiering.push({ from, to, olderThanMs, notAccessedForMs });
+  });
+  if (
+    !config?.has('tiering') &&
+    tierNames.has('hot') &&
+    tierNames.has('cold')
+  ) {
+    tiering.push({
+      from: 'hot',
+      to: 'cold',
+      olderThanMs: 7 * 24 * 3600_000,
+      notAccessedForMs: 3 * 24 * 3600_000,
+    });
+  }
+
+  const retention = new Map<string, ArchiveRetention>();
+  const retentionConfig = config?.getOptionalConfig('retention');
+  for (const stage of retentionConfig?.keys() ?? []) {
+    const key = `${prefix}.retention.${stage}`;
+    checkName(stage, key);
+    const r = retentionConfig!.getConfig(stage);
+    retention.set(stage, {
+      keepLast: r.has('keepLast') ? positiveInt(r, 'keepLast', key) : undefined,
+      maxAgeMs: durationMs(r, 'maxAge'),
+    });
+  }
+
+  return {
+    tiers,
+    chunkSizeBytes: chunkKiB * 1024,
+    scratchPath: path.resolve(
+      config?.getOptionalString('scratchPath') ??
+        path.join(DEFAULT_ARCHIVE_ROOT, 'scratch'),
+    ),
+    tiering,
+    retention,
+    policyIntervalMs:
+      (config ? durationMs(config, 'policyInterval') : undefined) ?? 3600_000,
   };
 }

@@ -1,6 +1,7 @@
 import { DatabaseService } from '@backstage/backend-plugin-api';
 import { Knex } from 'knex';
 import { ApprovalStore, DatabaseApprovalStore } from './ApprovalStore';
+import { ArchiveStore, DatabaseArchiveStore } from './ArchiveStore';
 import { AuditStore, DatabaseAuditStore } from './AuditStore';
 import {
   ConfigurationStore,
@@ -20,6 +21,7 @@ export interface Stores {
   operations: OperationStore;
   approvals: ApprovalStore;
   leases: LeaseStore;
+  archives: ArchiveStore;
   audit: AuditStore;
 }
 
@@ -36,6 +38,7 @@ function storesOn(db: Knex | Knex.Transaction): Stores {
     operations: DatabaseOperationStore.create(db),
     approvals: DatabaseApprovalStore.create(db),
     leases: DatabaseLeaseStore.create(db),
+    archives: DatabaseArchiveStore.create(db),
     audit: DatabaseAuditStore.create(db),
   };
 }
@@ -47,6 +50,7 @@ export class DatabaseStageManagerStore implements StageManagerStore {
   readonly operations: OperationStore;
   readonly approvals: ApprovalStore;
   readonly leases: LeaseStore;
+  readonly archives: ArchiveStore;
   readonly audit: AuditStore;
 
   private constructor(private readonly db: Knex) {
@@ -57,6 +61,7 @@ export class DatabaseStageManagerStore implements StageManagerStore {
     this.operations = stores.operations;
     this.approvals = stores.approvals;
     this.leases = stores.leases;
+    this.archives = stores.archives;
     this.audit = stores.audit;
   }
 

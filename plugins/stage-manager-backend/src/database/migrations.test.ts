@@ -19,6 +19,9 @@ const TABLES = [
   'approval_requests',
   'approval_votes',
   'archives',
+  'archive_disks',
+  'archive_chunks',
+  'archive_chunk_refs',
   'audit_events',
 ];
 

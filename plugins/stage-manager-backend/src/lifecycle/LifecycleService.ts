@@ -45,8 +45,11 @@ const sum = (machines: DeploymentMachine[]): PoolCapacity => ({
 });
 
 /** A step list entry. */
-const step = (name: string, title: string, data?: Record<string, unknown>) =>
-  ({ name, title, state: 'pending', data } as OperationStep);
+export const step = (
+  name: string,
+  title: string,
+  data?: Record<string, unknown>,
+) => ({ name, title, state: 'pending', data } as OperationStep);
 
 /**
  * Requests lifecycle operations: checks permissions, stages, pools, capacity and conflicts, and
@@ -595,8 +598,11 @@ export class LifecycleService {
     });
   }
 
-  /** Records a user's operation request (audited) and starts it unless it awaits approval. */
-  private async request(
+  /**
+   * Records a user's operation request (audited) and starts it unless it awaits approval. Used
+   * by the archive service for archive, restore, move and verify operations too.
+   */
+  async request(
     credentials: BackstageCredentials,
     options: {
       kind: OperationKind;
@@ -606,7 +612,7 @@ export class LifecycleService {
       targetDeploymentId?: string;
       /** Pool whose capacity `build` checks. */
       pool?: string;
-      build: (stores: Stores) => Promise<Built>;
+      build: (stores: Stores, operationId: string) => Promise<Built>;
     },
   ): Promise<Operation> {
     const stage = options.targetStage;
@@ -668,13 +674,31 @@ export class LifecycleService {
     return op;
   }
 
+  /**
+   * An operation the backend requests by itself (archive policies): recorded with its audit
+   * event under `actor` and started. Undefined when `build` declines or a lock is taken.
+   */
+  async requestAsSystemOperation(options: {
+    actor: string;
+    kind: OperationKind;
+    serviceRef: string;
+    build: (stores: Stores, operationId: string) => Promise<Built | undefined>;
+  }): Promise<Operation | undefined> {
+    const op = await this.insert(options).catch(error => {
+      if (error instanceof ConflictError) return undefined;
+      throw error;
+    });
+    if (op) void this.deps.engine.kick(op.id);
+    return op;
+  }
+
   /** Records an operation the backend requests by itself, with its audit event. */
   private async insert(options: {
     actor: string;
     kind: OperationKind;
     serviceRef: string;
     source?: Deployment;
-    build: (stores: Stores) => Promise<Built | undefined>;
+    build: (stores: Stores, operationId: string) => Promise<Built | undefined>;
   }): Promise<Operation | undefined> {
     return this.deps.store.transaction(async stores => {
       const op = await this.insertWith(stores, options);
@@ -708,7 +732,10 @@ export class LifecycleService {
       targetDeploymentId?: string;
       approval?: StageDefinition;
       pool?: string;
-      build: (stores: Stores) => Promise<Built | undefined>;
+      build: (
+        stores: Stores,
+        operationId: string,
+      ) => Promise<Built | undefined>;
     },
   ): Promise<Operation | undefined> {
     const now = nowIso();
@@ -736,7 +763,7 @@ export class LifecycleService {
       ...(options.pool ? [`guard:pool:${options.pool}`] : []),
     ];
     await stores.operations.acquireLocks(id, guardKeys, now);
-    const built = await options.build(stores);
+    const built = await options.build(stores, id);
     if (!built) {
       await stores.operations.releaseLocks(id);
       await stores.operations.delete(id);
@@ -845,7 +872,7 @@ export class LifecycleService {
     return { source, service, stage };
   }
 
-  private async readable(
+  async readable(
     id: string,
     credentials: BackstageCredentials,
   ): Promise<Deployment> {
@@ -866,7 +893,7 @@ export class LifecycleService {
     return deployment;
   }
 
-  private async service(ref: string, credentials: BackstageCredentials) {
+  async service(ref: string, credentials: BackstageCredentials) {
     const service = await this.deps.services.get(ref, credentials);
     if (service.problems.length) {
       throw new ConflictError(
@@ -878,7 +905,7 @@ export class LifecycleService {
     return service;
   }
 
-  private stage(
+  stage(
     service: StageManagerService,
     name: string,
     field: string,
@@ -894,7 +921,7 @@ export class LifecycleService {
     return stage;
   }
 
-  private pool(stage: StageDefinition): PoolConfig {
+  pool(stage: StageDefinition): PoolConfig {
     const pool = this.deps.config.pools.get(stage.pool);
     if (!pool) {
       throw new ConflictError(
@@ -909,7 +936,7 @@ export class LifecycleService {
     return pool;
   }
 
-  private async startOrders(deployment: Deployment) {
+  async startOrders(deployment: Deployment) {
     const version = await this.deps.store.configurations.getVersion(
       deployment.configurationId,
       deployment.configurationVersion,
@@ -921,7 +948,7 @@ export class LifecycleService {
    * Fails with 409 when the pool cannot hold the machines. A transient guard row serializes
    * the check per pool across replicas.
    */
-  private async checkCapacity(
+  async checkCapacity(
     stores: Stores,
     pool: PoolConfig,
     machines: DeploymentMachine[],
@@ -949,7 +976,7 @@ export class LifecycleService {
 }
 
 /** What a request's `build` returns: the locks to hold, parameters and steps. */
-interface Built {
+export interface Built {
   locks: string[];
   /** Lock prefixes made unique per operation (several may be held at once). */
   guards?: string[];
@@ -957,7 +984,7 @@ interface Built {
   steps: OperationStep[];
 }
 
-function startSteps(
+export function startSteps(
   machines: Array<{ name: string }>,
   orders: Map<string, number>,
 ): OperationStep[] {

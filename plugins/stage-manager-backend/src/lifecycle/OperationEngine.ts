@@ -10,7 +10,9 @@ import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import { LeasePolicy } from './leasePolicy';
-import { rollBack, StepContext, STEPS } from './steps';
+import { ALL_STEPS, rollBackOperation } from './allSteps';
+import { StepContext } from './steps';
+import type { ChunkRepository } from '../archives/ChunkRepository';
 
 /** Where operation progress is announced (Backstage signals in the plugin). */
 export interface OperationEvents {
@@ -52,6 +54,8 @@ export class OperationEngine {
       config: StageManagerConfig;
       logger: LoggerService;
       events?: OperationEvents;
+      /** The archives' chunk store, for archive operations. */
+      chunks?: ChunkRepository;
     },
   ) {
     this.leases = new LeasePolicy(deps.config);
@@ -189,6 +193,7 @@ export class OperationEngine {
       leases: this.leases,
       logger: this.deps.logger.child({ operation: id }),
       signal,
+      chunks: this.deps.chunks,
     });
 
     try {
@@ -198,7 +203,7 @@ export class OperationEngine {
       if (op.state === 'running') {
         for (const step of steps) {
           if (step.state === 'succeeded' || step.state === 'skipped') continue;
-          const definition = STEPS[step.name];
+          const definition = ALL_STEPS[step.name];
           step.state = 'running';
           step.startedAt = step.startedAt ?? nowIso();
           step.error = undefined;
@@ -213,7 +218,7 @@ export class OperationEngine {
             step.finishedAt = nowIso();
             step.error = message;
             const committed = steps.some(
-              s => s.state === 'succeeded' && STEPS[s.name].commit,
+              s => s.state === 'succeeded' && ALL_STEPS[s.name].commit,
             );
             if (committed) {
               await this.finish(op, steps, 'failed', message);
@@ -239,7 +244,9 @@ export class OperationEngine {
       }
       if (op.state === 'rolling-back') {
         try {
-          await rollBack(context({ name: 'rollback', state: 'running' }));
+          await rollBackOperation(
+            context({ name: 'rollback', state: 'running' }),
+          );
         } catch (error) {
           if (error instanceof OwnershipLost) throw error;
           const message = `${op.error ?? 'Failed'}; rollback failed too: ${

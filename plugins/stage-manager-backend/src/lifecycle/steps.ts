@@ -15,6 +15,7 @@ import { StageManagerConfig } from '../config/StageManagerConfig';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
+import type { ChunkRepository } from '../archives/ChunkRepository';
 import { LeasePolicy } from './leasePolicy';
 import { diskName, fenceName, FENCE_SUBNET, machineName } from './names';
 
@@ -32,6 +33,8 @@ export interface StepContext {
   logger: LoggerService;
   /** Aborted when this backend no longer runs the operation (another replica took it over). */
   signal: AbortSignal;
+  /** The archives' chunk store (archive, restore, move and verify steps). */
+  chunks?: ChunkRepository;
 }
 
 /**
@@ -60,7 +63,7 @@ interface Placement {
   driver: HypervisorDriver;
 }
 
-async function placementOf(
+export async function placementOf(
   ctx: StepContext,
   deploymentId: string,
 ): Promise<Placement> {
@@ -85,14 +88,14 @@ async function placementOf(
   };
 }
 
-function target(ctx: StepContext): string {
+export function target(ctx: StepContext): string {
   const id = ctx.operation.targetDeploymentId;
   if (!id)
     throw new Error(`Operation ${ctx.operation.id} has no target deployment`);
   return id;
 }
 
-function source(ctx: StepContext): string {
+export function source(ctx: StepContext): string {
   const id = ctx.operation.deploymentId;
   if (!id)
     throw new Error(`Operation ${ctx.operation.id} has no source deployment`);
@@ -155,7 +158,7 @@ const approval: StepDefinition = {
 
 // Building a deployment
 
-type Layers = Record<
+export type Layers = Record<
   string,
   Array<{ disk: string; layer: string; path: string }>
 >;
@@ -206,9 +209,20 @@ const createFence: StepDefinition = {
   },
 };
 
-/** The recorded output of the freeze step of the same operation. */
-function frozen(op: Operation) {
-  const step = op.steps.find(s => s.name === 'freeze-source');
+/** Per machine, its NICs' MAC and IP (a copy or a restored machine keeps them). */
+export type Identities = Record<
+  string,
+  Array<{ name: string; mac: string; ip?: string }>
+>;
+
+/**
+ * The recorded output of the freeze step of the same operation (or of a restore, which records
+ * the archived identities the same way).
+ */
+export function frozen(op: Operation) {
+  const step = op.steps.find(
+    s => s.name === 'freeze-source' || s.name === 'restore-disks',
+  );
   return step?.data as
     | {
         layers: Layers;
@@ -265,8 +279,9 @@ const createDisks: StepDefinition = {
 const defineMachines: StepDefinition = {
   async run(ctx) {
     const { deployment, driver } = await placementOf(ctx, target(ctx));
-    const created = ctx.operation.steps.find(s => s.name === 'create-disks')
-      ?.data?.disks as Record<string, Array<{ name: string; path: string }>>;
+    const created = ctx.operation.steps.find(
+      s => s.name === 'create-disks' || s.name === 'restore-disks',
+    )?.data?.disks as Record<string, Array<{ name: string; path: string }>>;
     const identities = frozen(ctx.operation)?.identities ?? {};
     for (const m of deployment.machines) {
       const t = await template(ctx, m.template);
@@ -679,7 +694,7 @@ const removeAll: StepDefinition = {
   },
 };
 
-/** Every step by name. */
+/** Every step by name (archive steps are added by ../archives/archiveSteps). */
 export const STEPS: Record<string, StepDefinition> = {
   approval,
   'freeze-source': freezeSource,

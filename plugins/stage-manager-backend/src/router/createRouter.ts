@@ -3,7 +3,11 @@ import { InputError } from '@backstage/errors';
 import {
   approvalDecisionSchema,
   approvalListQuerySchema,
+  archiveInputSchema,
+  archiveListQuerySchema,
+  archiveMoveInputSchema,
   auditListQuerySchema,
+  restoreInputSchema,
   cloneInputSchema,
   deployInputSchema,
   leaseExtendSchema,
@@ -25,6 +29,7 @@ import {
 import express, { ErrorRequestHandler } from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
+import { ArchiveService } from '../archives/ArchiveService';
 import { ApprovalService } from '../lifecycle/ApprovalService';
 import { LeaseService } from '../lifecycle/LeaseService';
 import { LifecycleService } from '../lifecycle/LifecycleService';
@@ -75,6 +80,7 @@ export async function createRouter(deps: {
   lifecycle: LifecycleService;
   approvals: ApprovalService;
   leases: LeaseService;
+  archives: ArchiveService;
   auditLog: AuditLog;
 }): Promise<express.Router> {
   const { httpAuth } = deps;
@@ -376,6 +382,55 @@ export async function createRouter(deps: {
     );
     const credentials = await httpAuth.credentials(req);
     res.json(await deps.approvals.cancel(id, comment, credentials));
+  });
+
+  // Archives
+
+  router.post('/deployments/:id/archive', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(archiveInputSchema, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.archives.archive(id, input, credentials));
+  });
+
+  router.get('/archives', async (req, res) => {
+    const query = parseInput(archiveListQuerySchema, req.query, 'query');
+    res.json(await deps.archives.list(query, await httpAuth.credentials(req)));
+  });
+
+  router.get('/archives/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.archives.get(id, await httpAuth.credentials(req)));
+  });
+
+  router.delete('/archives/:id', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    res.json(await deps.archives.delete(id, await httpAuth.credentials(req)));
+  });
+
+  router.post('/archives/:id/restore', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(restoreInputSchema, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.archives.restore(id, input, credentials));
+  });
+
+  router.post('/archives/:id/move', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    const input = parseInput(archiveMoveInputSchema, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.archives.move(id, input, credentials));
+  });
+
+  router.post('/archives/:id/verify', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    parseInput(z.object({}).strict(), req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.archives.verify(id, credentials));
+  });
+
+  router.get('/archive-tiers', async (req, res) => {
+    res.json(await deps.archives.tiers(await httpAuth.credentials(req)));
   });
 
   router.get('/operations', async (req, res) => {

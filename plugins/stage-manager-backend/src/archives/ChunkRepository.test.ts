@@ -1,0 +1,357 @@
+import { TestDatabaseId } from '@backstage/backend-test-utils';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabases } from '../__testUtils__/databases';
+import { applyDatabaseMigrations } from '../database/migrations';
+import {
+  DatabaseStageManagerStore,
+  StageManagerStore,
+} from '../database/StageManagerStore';
+import {
+  ArchiveDamagedError,
+  chunkKey,
+  ChunkRepository,
+} from './ChunkRepository';
+import { FileTierStorage } from './TierStorage';
+
+jest.setTimeout(120_000);
+
+const CHUNK = 64 * 1024;
+const NOW = '2026-11-22T10:00:00.000Z';
+
+/** Compressible but not trivial content: text lines with numbers. */
+function textBlock(bytes: number, seed: number): Buffer {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const line = `record ${seed}-${i} value=${(i * 7919 + seed) % 100003}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('ChunkRepository', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-chunks-test-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const databases = createTestDatabases();
+
+  async function setup(databaseId: TestDatabaseId) {
+    const knex = await databases.init(databaseId);
+    await applyDatabaseMigrations(knex);
+    const store = DatabaseStageManagerStore.fromKnex(knex);
+    const dir = fs.mkdtempSync(path.join(root, `${databaseId}-`));
+    const tiers = [
+      { name: 'hot', level: 3 },
+      { name: 'cold', level: 12 },
+    ].map(t => ({
+      config: {
+        name: t.name,
+        type: 'file' as const,
+        path: path.join(dir, t.name),
+        compressionLevel: t.level,
+      },
+      storage: new FileTierStorage(path.join(dir, t.name)),
+    }));
+    const chunks = new ChunkRepository({
+      store,
+      tiers,
+      chunkSizeBytes: CHUNK,
+    });
+    return { knex, store, chunks, dir };
+  }
+
+  async function newArchive(store: StageManagerStore) {
+    const id = randomUUID();
+    await store.archives.create({
+      id,
+      serviceRef: 'component:default/shop',
+      stage: 'staging',
+      sourceDeploymentId: randomUUID(),
+      configurationId: randomUUID(),
+      configurationVersion: 1,
+      tier: 'hot',
+      machines: [],
+      operationId: randomUUID(),
+      createdBy: 'user:default/ann',
+      createdAt: NOW,
+    });
+    return id;
+  }
+
+  /** A 2 MiB + 1000 byte image: text, a zero hole, random bytes, a repeated block, a short tail. */
+  function image(dir: string, name: string) {
+    const parts = [
+      textBlock(8 * CHUNK, 1),
+      Buffer.alloc(8 * CHUNK),
+      randomBytes(8 * CHUNK),
+      Buffer.concat(Array.from({ length: 8 }, () => textBlock(CHUNK, 99))),
+      textBlock(1000, 7),
+    ];
+    const data = Buffer.concat(parts);
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, data);
+    return { file, data };
+  }
+
+  function files(dir: string): string[] {
+    const result: string[] = [];
+    const walk = (d: string) => {
+      if (!fs.existsSync(d)) return;
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name);
+        if (e.isDirectory()) walk(p);
+        else result.push(p);
+      }
+    };
+    walk(dir);
+    return result.sort();
+  }
+
+  const manifestOf = (
+    stored: Awaited<ReturnType<ChunkRepository['writeDisk']>>,
+  ) => ({
+    position: 0,
+    machine: 'web',
+    disk: 'root',
+    ...stored,
+  });
+
+  describe.each(databases.eachSupportedId())('on %p', databaseId => {
+    it('stores a disk deduplicated and compressed, and reads it back byte for byte', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const a = await newArchive(store);
+
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      expect(stored.chunkCount).toBe(33);
+      expect(stored.zeroChunks).toBe(8);
+      expect(stored.dataBytes).toBe(data.length - 8 * CHUNK);
+      // 8 text + 8 random + 1 repeated (8 identical chunks) + the tail = 18 distinct chunks.
+      expect(new Set(stored.chunks.filter(Boolean)).size).toBe(18);
+      const hotFiles = files(path.join(dir, 'hot'));
+      expect(hotFiles).toHaveLength(18);
+      // Text compresses, random data does not: well below the raw data, above the random part.
+      expect(stored.addedBytes).toBeLessThan(stored.dataBytes / 2);
+      expect(stored.addedBytes).toBeGreaterThan(8 * CHUNK);
+
+      const target = path.join(dir, 'restored.raw');
+      await chunks.readDisk({
+        archiveId: a,
+        tier: 'hot',
+        disk: manifestOf(stored),
+        target,
+      });
+      const restored = fs.readFileSync(target);
+      expect(restored.length).toBe(data.length);
+      expect(sha(restored)).toBe(sha(data));
+    });
+
+    it('stores only the changed chunks of a second archive, and keeps chunks until the last archive using them is gone', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const first = await newArchive(store);
+      const one = await chunks.writeDisk({
+        archiveId: first,
+        tier: 'hot',
+        file,
+      });
+
+      // Change 100 bytes in chunk 3: one new chunk.
+      const changed = Buffer.from(data);
+      changed.write('patched!'.repeat(12), 3 * CHUNK + 500);
+      fs.writeFileSync(file, changed);
+      const second = await newArchive(store);
+      const two = await chunks.writeDisk({
+        archiveId: second,
+        tier: 'hot',
+        file,
+      });
+      expect(two.chunks.filter((h, i) => h !== one.chunks[i])).toHaveLength(1);
+      expect(two.addedBytes).toBeGreaterThan(0);
+      expect(two.addedBytes).toBeLessThan(CHUNK);
+      expect(files(path.join(dir, 'hot'))).toHaveLength(19);
+
+      // Running the same archive again stores nothing and takes no second reference.
+      const again = await chunks.writeDisk({
+        archiveId: second,
+        tier: 'hot',
+        file,
+      });
+      expect(again.addedBytes).toBe(0);
+      expect(await store.archives.unreferenced('hot', 100)).toEqual([]);
+
+      // The first archive goes: only its own chunk (the unpatched chunk 3) is collected.
+      await store.archives.unpinAll(first, 'hot');
+      expect(await chunks.collect('hot')).toEqual({ chunks: 1 });
+      expect(files(path.join(dir, 'hot'))).toHaveLength(18);
+      const target = path.join(dir, 'second.raw');
+      await chunks.readDisk({
+        archiveId: second,
+        tier: 'hot',
+        disk: manifestOf(two),
+        target,
+      });
+      expect(sha(fs.readFileSync(target))).toBe(sha(changed));
+
+      await store.archives.unpinAll(second, 'hot');
+      expect(await chunks.collect('hot')).toEqual({ chunks: 18 });
+      expect(files(path.join(dir, 'hot'))).toEqual([]);
+      expect(await store.archives.tierUsage()).toEqual([]);
+    });
+
+    it('fails loudly on a corrupt or missing chunk, naming the machine, disk and chunk; verify lists every damaged chunk', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file } = image(dir, 'disk.raw');
+      const a = await newArchive(store);
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      const [state5] = await store.archives.chunkStates('hot', [
+        stored.chunks[5]!,
+      ]);
+      const corrupt = path.join(
+        dir,
+        'hot',
+        ...chunkKey(stored.chunks[5]!, state5.generation).split('/'),
+      );
+      const bytes = fs.readFileSync(corrupt);
+      bytes[bytes.length - 10] ^= 0xff;
+      fs.writeFileSync(corrupt, bytes);
+
+      const target = path.join(dir, 'restored.raw');
+      const reading = chunks.readDisk({
+        archiveId: a,
+        tier: 'hot',
+        disk: manifestOf(stored),
+        target,
+      });
+      await expect(reading).rejects.toThrow(ArchiveDamagedError);
+      await expect(reading).rejects.toThrow(
+        new RegExp(
+          `Chunk ${stored.chunks[5]} \\(archive ${a}, machine web, disk root, chunk 5\\) is corrupt`,
+        ),
+      );
+
+      const [state20] = await store.archives.chunkStates('hot', [
+        stored.chunks[20]!,
+      ]);
+      fs.rmSync(
+        path.join(
+          dir,
+          'hot',
+          ...chunkKey(stored.chunks[20]!, state20.generation).split('/'),
+        ),
+      );
+      const verification = await chunks.verify({
+        archiveId: a,
+        tier: 'hot',
+        disks: [manifestOf(stored)],
+      });
+      expect(verification.checkedChunks).toBe(18);
+      expect(
+        verification.damaged.map(d => [d.hash, d.problem, d.usedBy]),
+      ).toEqual(
+        [
+          [
+            stored.chunks[5],
+            'corrupt',
+            [{ machine: 'web', disk: 'root', chunk: 5 }],
+          ],
+          [
+            stored.chunks[20],
+            'missing',
+            [{ machine: 'web', disk: 'root', chunk: 20 }],
+          ],
+        ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      );
+    });
+
+    it('copies an archive to another tier (recompressed) and restores from there after the source tier lost it', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const a = await newArchive(store);
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      const copied = await chunks.copyArchive({
+        archiveId: a,
+        from: 'hot',
+        to: 'cold',
+        disks: [manifestOf(stored)],
+      });
+      expect(copied.chunks).toBe(18);
+      // Level 12 compresses the text at least as well as level 3.
+      expect(copied.addedBytes).toBeLessThanOrEqual(stored.addedBytes);
+      await store.archives.unpinAll(a, 'hot');
+      await chunks.collect('hot');
+      expect(files(path.join(dir, 'hot'))).toEqual([]);
+      expect(files(path.join(dir, 'cold'))).toHaveLength(18);
+
+      const target = path.join(dir, 'from-cold.raw');
+      await chunks.readDisk({
+        archiveId: a,
+        tier: 'cold',
+        disk: manifestOf(stored),
+        target,
+      });
+      expect(sha(fs.readFileSync(target))).toBe(sha(data));
+    });
+
+    it('starts a new file generation for a chunk used again after it lost its last reference, and sweeps files the catalog does not know', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const first = await newArchive(store);
+      const one = await chunks.writeDisk({
+        archiveId: first,
+        tier: 'hot',
+        file,
+      });
+      await store.archives.unpinAll(first, 'hot');
+      const hash = one.chunks[0]!;
+      const [before] = await store.archives.chunkStates('hot', [hash]);
+
+      // A new archive takes the chunk before the collector ran: new generation, written again.
+      const second = await newArchive(store);
+      const two = await chunks.writeDisk({
+        archiveId: second,
+        tier: 'hot',
+        file,
+      });
+      const [after] = await store.archives.chunkStates('hot', [hash]);
+      expect(after.generation).toBe(before.generation + 1);
+      expect(after.stored).toBe(true);
+      expect(two.addedBytes).toBe(one.addedBytes);
+
+      // Nothing is unreferenced; the old generation's files are orphans.
+      expect(await chunks.collect('hot')).toEqual({ chunks: 0 });
+      fs.mkdirSync(path.join(dir, 'hot', 'chunks', 'ab'), { recursive: true });
+      fs.writeFileSync(
+        path.join(dir, 'hot', 'chunks', 'ab', `${'ab'.repeat(32)}.1`),
+        'stray',
+      );
+      expect(await chunks.sweepOrphans('hot')).toEqual({ files: 19 });
+      expect(files(path.join(dir, 'hot'))).toHaveLength(18);
+      const target = path.join(dir, 'restored.raw');
+      await chunks.readDisk({
+        archiveId: second,
+        tier: 'hot',
+        disk: manifestOf(two),
+        target,
+      });
+      expect(sha(fs.readFileSync(target))).toBe(sha(data));
+    });
+  });
+});

@@ -1,0 +1,532 @@
+import { NotFoundError } from '@backstage/errors';
+import { ArchiveVerification } from '@internal/plugin-stage-manager-common';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { ArchiveTierConfig } from '../config/StageManagerConfig';
+import { ArchiveDiskManifest, ChunkState } from '../database/ArchiveStore';
+import { StageManagerStore } from '../database/StageManagerStore';
+import { nowIso } from '../database/util';
+import { TierStorage } from './TierStorage';
+
+const zstdCompress = promisify(zlib.zstdCompress);
+const zstdDecompress = promisify(zlib.zstdDecompress);
+
+/** A configured tier and where it stores. */
+export interface Tier {
+  config: ArchiveTierConfig;
+  storage: TierStorage;
+}
+
+/** A chunk that is missing or does not match its hash. Names where it is used. */
+export class ArchiveDamagedError extends Error {
+  readonly name = 'ArchiveDamagedError';
+}
+
+/** Chunks read, hashed and stored per round; the next round is read while one is stored. */
+const BATCH = 16;
+
+/** The object key of a chunk's file of one generation. */
+export function chunkKey(hash: string, generation: number): string {
+  return `chunks/${hash.slice(0, 2)}/${hash}.${generation}`;
+}
+
+function parseChunkKey(
+  key: string,
+): { hash: string; generation: number } | undefined {
+  const m = /^chunks\/[0-9a-f]{2}\/([0-9a-f]{64})\.(\d+)$/.exec(key);
+  return m ? { hash: m[1], generation: Number(m[2]) } : undefined;
+}
+
+const sha256 = (data: Buffer) =>
+  createHash('sha256').update(data).digest('hex');
+
+/** What a disk became in a tier. */
+export interface StoredDisk {
+  virtualSizeBytes: number;
+  chunkSizeBytes: number;
+  chunkCount: number;
+  zeroChunks: number;
+  dataBytes: number;
+  chunks: Array<string | null>;
+  /** Compressed bytes this disk added to the tier (chunks the tier did not have). */
+  addedBytes: number;
+}
+
+/**
+ * The archives' chunk store: splits raw disk images into fixed-size chunks, stores each distinct
+ * chunk once per tier (content-addressed by sha256, zstd-compressed at the tier's level), counts
+ * references per archive, reads disks back verifying every chunk, moves chunks between tiers and
+ * collects chunks no archive references.
+ *
+ * Safe with concurrent writers and a collector on any replica: a writer takes its reference on a
+ * chunk before it looks at the chunk's file, and a chunk that lost its last reference starts a
+ * new file generation when it is used again, so a collector only ever deletes files of a
+ * generation nobody can still be writing or reading.
+ */
+export class ChunkRepository {
+  private readonly tiers: Map<string, Tier>;
+
+  constructor(
+    private readonly deps: {
+      store: StageManagerStore;
+      tiers: Tier[];
+      chunkSizeBytes: number;
+    },
+  ) {
+    this.tiers = new Map(deps.tiers.map(t => [t.config.name, t]));
+  }
+
+  /** The tier names, hottest first. */
+  tierNames(): string[] {
+    return this.deps.tiers.map(t => t.config.name);
+  }
+
+  tier(name: string): Tier {
+    const tier = this.tiers.get(name);
+    if (!tier) {
+      throw new NotFoundError(
+        `Archive tier '${name}' is not configured (${this.tierNames().join(
+          ', ',
+        )})`,
+      );
+    }
+    return tier;
+  }
+
+  /**
+   * Stores a raw disk image in a tier under an archive's references. Idempotent: running it again
+   * for the same archive stores nothing twice.
+   */
+  async writeDisk(options: {
+    archiveId: string;
+    tier: string;
+    file: string;
+    signal?: AbortSignal;
+  }): Promise<StoredDisk> {
+    const tier = this.tier(options.tier);
+    const chunkSize = this.deps.chunkSizeBytes;
+    const zero = Buffer.alloc(chunkSize);
+    const handle = await fs.open(options.file, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      const chunkCount = Math.ceil(size / chunkSize);
+      const chunks: Array<string | null> = new Array(chunkCount).fill(null);
+      let dataBytes = 0;
+      let zeroChunks = 0;
+      let addedBytes = 0;
+      let storing: Promise<void> = Promise.resolve();
+
+      for (let start = 0; start < chunkCount; start += BATCH) {
+        options.signal?.throwIfAborted();
+        const batch: Array<{ hash: string; data: Buffer }> = [];
+        for (let i = start; i < Math.min(chunkCount, start + BATCH); i++) {
+          const length = Math.min(chunkSize, size - i * chunkSize);
+          const data = Buffer.allocUnsafe(length);
+          await readFully(handle, data, i * chunkSize);
+          if (data.equals(zero.subarray(0, length))) {
+            zeroChunks++;
+            continue;
+          }
+          const hash = sha256(data);
+          chunks[i] = hash;
+          dataBytes += length;
+          batch.push({ hash, data });
+        }
+        await storing;
+        storing = this.storeBatch(options.archiveId, tier, batch).then(n => {
+          addedBytes += n;
+        });
+        // Keep the rejection observed until it is awaited in the next round.
+        storing.catch(() => undefined);
+      }
+      await storing;
+      return {
+        virtualSizeBytes: size,
+        chunkSizeBytes: chunkSize,
+        chunkCount,
+        zeroChunks,
+        dataBytes,
+        chunks,
+        addedBytes,
+      };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Pins a batch of chunks and writes the files the tier does not have yet. */
+  private async storeBatch(
+    archiveId: string,
+    tier: Tier,
+    batch: Array<{ hash: string; data: Buffer }>,
+  ): Promise<number> {
+    if (batch.length === 0) return 0;
+    const states = await this.deps.store.transaction(stores =>
+      stores.archives.pinChunks(
+        archiveId,
+        tier.config.name,
+        batch.map(c => ({ hash: c.hash, rawBytes: c.data.length })),
+        nowIso(),
+      ),
+    );
+    return this.writeMissing(
+      tier,
+      states,
+      new Map(batch.map(c => [c.hash, c.data])),
+    );
+  }
+
+  private async writeMissing(
+    tier: Tier,
+    states: ChunkState[],
+    data: Map<string, Buffer>,
+  ): Promise<number> {
+    const sizes = await Promise.all(
+      states
+        .filter(s => !s.stored)
+        .map(async s => {
+          const compressed = await zstdCompress(data.get(s.hash)!, {
+            params: {
+              [zlib.constants.ZSTD_c_compressionLevel]:
+                tier.config.compressionLevel,
+            },
+          });
+          await tier.storage.put(chunkKey(s.hash, s.generation), compressed);
+          await this.deps.store.archives.markStored(
+            tier.config.name,
+            s.hash,
+            s.generation,
+            compressed.length,
+          );
+          return compressed.length;
+        }),
+    );
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  /** Reads one chunk of a tier and checks it against its hash. */
+  private async readChunk(
+    tier: Tier,
+    state: ChunkState | undefined,
+    hash: string,
+    expectedLength: number | undefined,
+    where: () => string,
+  ): Promise<Buffer> {
+    if (!state) {
+      throw new ArchiveDamagedError(
+        `Chunk ${hash} (${where()}) is missing from tier ${
+          tier.config.name
+        }'s catalog`,
+      );
+    }
+    const key = chunkKey(hash, state.generation);
+    let compressed: Buffer;
+    try {
+      compressed = await tier.storage.get(key);
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundError') {
+        throw new ArchiveDamagedError(
+          `Chunk ${hash} (${where()}) is missing: no ${key} in ${
+            tier.storage.location
+          }`,
+        );
+      }
+      throw error;
+    }
+    let data: Buffer;
+    try {
+      data = await zstdDecompress(compressed);
+    } catch (error) {
+      throw new ArchiveDamagedError(
+        `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
+          tier.storage.location
+        } does not decompress (${(error as Error).message})`,
+      );
+    }
+    if (
+      (expectedLength !== undefined && data.length !== expectedLength) ||
+      sha256(data) !== hash
+    ) {
+      throw new ArchiveDamagedError(
+        `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
+          tier.storage.location
+        } does not match its hash`,
+      );
+    }
+    return data;
+  }
+
+  /**
+   * Writes a disk of an archive back as a raw (sparse) image, verifying every chunk. Fails on
+   * the first damaged chunk, naming the archive, machine, disk, chunk and file.
+   */
+  async readDisk(options: {
+    archiveId: string;
+    tier: string;
+    disk: ArchiveDiskManifest;
+    target: string;
+    signal?: AbortSignal;
+  }): Promise<void> {
+    const tier = this.tier(options.tier);
+    const { disk } = options;
+    const handle = await fs.open(options.target, 'w');
+    try {
+      await handle.truncate(disk.virtualSizeBytes);
+      for (let start = 0; start < disk.chunkCount; start += BATCH) {
+        options.signal?.throwIfAborted();
+        const indexes: number[] = [];
+        for (let i = start; i < Math.min(disk.chunkCount, start + BATCH); i++) {
+          if (disk.chunks[i]) indexes.push(i);
+        }
+        const states = new Map(
+          (
+            await this.deps.store.archives.chunkStates(
+              tier.config.name,
+              indexes.map(i => disk.chunks[i]!),
+            )
+          ).map(s => [s.hash, s]),
+        );
+        const blocks = await Promise.all(
+          indexes.map(async i => {
+            const hash = disk.chunks[i]!;
+            const offset = i * disk.chunkSizeBytes;
+            const length = Math.min(
+              disk.chunkSizeBytes,
+              disk.virtualSizeBytes - offset,
+            );
+            const data = await this.readChunk(
+              tier,
+              states.get(hash),
+              hash,
+              length,
+              () =>
+                `archive ${options.archiveId}, machine ${disk.machine}, disk ${disk.disk}, chunk ${i}`,
+            );
+            return { offset, data };
+          }),
+        );
+        for (const b of blocks) {
+          await handle.write(b.data, 0, b.data.length, b.offset);
+        }
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Checks every chunk of an archive; lists what is missing or corrupt and where it is used. */
+  async verify(options: {
+    archiveId: string;
+    tier: string;
+    disks: ArchiveDiskManifest[];
+    signal?: AbortSignal;
+  }): Promise<ArchiveVerification> {
+    const tier = this.tier(options.tier);
+    const usedBy = new Map<
+      string,
+      Array<{ machine: string; disk: string; chunk: number }>
+    >();
+    const lengths = new Map<string, number>();
+    for (const d of options.disks) {
+      d.chunks.forEach((hash, i) => {
+        if (!hash) return;
+        usedBy.set(hash, [
+          ...(usedBy.get(hash) ?? []),
+          { machine: d.machine, disk: d.disk, chunk: i },
+        ]);
+        lengths.set(
+          hash,
+          Math.min(d.chunkSizeBytes, d.virtualSizeBytes - i * d.chunkSizeBytes),
+        );
+      });
+    }
+    const hashes = [...usedBy.keys()];
+    const damaged: ArchiveVerification['damaged'] = [];
+    for (let start = 0; start < hashes.length; start += BATCH) {
+      options.signal?.throwIfAborted();
+      const batch = hashes.slice(start, start + BATCH);
+      const states = new Map(
+        (
+          await this.deps.store.archives.chunkStates(tier.config.name, batch)
+        ).map(s => [s.hash, s]),
+      );
+      await Promise.all(
+        batch.map(async hash => {
+          try {
+            await this.readChunk(
+              tier,
+              states.get(hash),
+              hash,
+              lengths.get(hash),
+              () => `archive ${options.archiveId}`,
+            );
+          } catch (error) {
+            if (!(error instanceof ArchiveDamagedError)) throw error;
+            damaged.push({
+              hash,
+              problem: /missing/.test(error.message) ? 'missing' : 'corrupt',
+              usedBy: usedBy.get(hash)!,
+            });
+          }
+        }),
+      );
+    }
+    damaged.sort((a, b) => a.hash.localeCompare(b.hash));
+    return {
+      archiveId: options.archiveId,
+      tier: tier.config.name,
+      checkedChunks: hashes.length,
+      damaged,
+    };
+  }
+
+  /**
+   * Gives an archive references on its chunks in another tier, copying (verified, recompressed
+   * at that tier's level) what the tier does not have. The source tier is untouched.
+   */
+  async copyArchive(options: {
+    archiveId: string;
+    from: string;
+    to: string;
+    disks: ArchiveDiskManifest[];
+    signal?: AbortSignal;
+  }): Promise<{ addedBytes: number; chunks: number }> {
+    const from = this.tier(options.from);
+    const to = this.tier(options.to);
+    const lengths = new Map<string, number>();
+    for (const d of options.disks) {
+      d.chunks.forEach((hash, i) => {
+        if (hash) {
+          lengths.set(
+            hash,
+            Math.min(
+              d.chunkSizeBytes,
+              d.virtualSizeBytes - i * d.chunkSizeBytes,
+            ),
+          );
+        }
+      });
+    }
+    const hashes = [...lengths.keys()];
+    let addedBytes = 0;
+    for (let start = 0; start < hashes.length; start += BATCH) {
+      options.signal?.throwIfAborted();
+      const batch = hashes.slice(start, start + BATCH);
+      const states = await this.deps.store.transaction(stores =>
+        stores.archives.pinChunks(
+          options.archiveId,
+          to.config.name,
+          batch.map(hash => ({ hash, rawBytes: lengths.get(hash)! })),
+          nowIso(),
+        ),
+      );
+      const missing = states.filter(s => !s.stored).map(s => s.hash);
+      if (missing.length === 0) continue;
+      const sources = new Map(
+        (
+          await this.deps.store.archives.chunkStates(from.config.name, missing)
+        ).map(s => [s.hash, s]),
+      );
+      const data = new Map(
+        await Promise.all(
+          missing.map(
+            async hash =>
+              [
+                hash,
+                await this.readChunk(
+                  from,
+                  sources.get(hash),
+                  hash,
+                  lengths.get(hash),
+                  () => `archive ${options.archiveId}`,
+                ),
+              ] as const,
+          ),
+        ),
+      );
+      addedBytes += await this.writeMissing(to, states, data);
+    }
+    return { addedBytes, chunks: hashes.length };
+  }
+
+  /** Deletes the files of chunks no archive references and forgets them. */
+  async collect(tierName: string): Promise<{ chunks: number }> {
+    const tier = this.tier(tierName);
+    let collected = 0;
+    for (;;) {
+      const rows = await this.deps.store.archives.unreferenced(tierName, 500);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        await tier.storage.delete(chunkKey(row.hash, row.generation));
+        if (
+          await this.deps.store.archives.forget(
+            tierName,
+            row.hash,
+            row.generation,
+          )
+        ) {
+          collected++;
+        }
+      }
+      if (rows.length < 500) break;
+    }
+    return { chunks: collected };
+  }
+
+  /**
+   * Deletes chunk files the catalog does not know (left by a writer that died before it took
+   * its references, or of an older generation).
+   */
+  async sweepOrphans(tierName: string): Promise<{ files: number }> {
+    const tier = this.tier(tierName);
+    let deleted = 0;
+    let batch: Array<{ key: string; hash: string; generation: number }> = [];
+    const flush = async () => {
+      const known = new Map(
+        (
+          await this.deps.store.archives.chunkStates(
+            tierName,
+            batch.map(b => b.hash),
+          )
+        ).map(s => [s.hash, s.generation]),
+      );
+      for (const b of batch) {
+        if (known.get(b.hash) !== b.generation) {
+          await tier.storage.delete(b.key);
+          deleted++;
+        }
+      }
+      batch = [];
+    };
+    for await (const key of tier.storage.list('chunks/')) {
+      const parsed = parseChunkKey(key);
+      if (!parsed) continue;
+      batch.push({ key, ...parsed });
+      if (batch.length >= 400) await flush();
+    }
+    if (batch.length) await flush();
+    return { files: deleted };
+  }
+}
+
+async function readFully(
+  handle: fs.FileHandle,
+  buffer: Buffer,
+  position: number,
+) {
+  let done = 0;
+  while (done < buffer.length) {
+    const { bytesRead } = await handle.read(
+      buffer,
+      done,
+      buffer.length - done,
+      position + done,
+    );
+    if (bytesRead === 0) {
+      throw new Error(`Unexpected end of file at ${position + done}`);
+    }
+    done += bytesRead;
+  }
+}
