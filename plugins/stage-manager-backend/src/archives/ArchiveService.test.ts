@@ -211,6 +211,8 @@ describe('ArchiveService', () => {
       );
       expect(move.error).toBeUndefined();
       expect(move.state).toBe('succeeded');
+      // Readable like any operation of the archive's stage.
+      expect(move.stage).toBe('integration');
       expect((await h.archives.get(archive.id, as(ANN))).tier).toBe('cold');
       expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toEqual([]);
       expect(chunkFiles(path.join(h.archiveRoot, 'cold'))).toHaveLength(3);
@@ -336,6 +338,7 @@ describe('ArchiveService', () => {
 
     it('applies retention per stage and moves old, unused archives to the cold tier', async () => {
       await h.engine.stop();
+      const root = h.archiveRoot;
       h = await createHarness(databases, databaseId as TestDatabaseId, {
         config: {
           archives: {
@@ -357,6 +360,7 @@ describe('ArchiveService', () => {
           },
         },
       });
+      h.archiveRoot = root; // removed after the test
       const source = await deployed(h);
       const ids: string[] = [];
       for (const v of ['v1', 'v2', 'v3']) {

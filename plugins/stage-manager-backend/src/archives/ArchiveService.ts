@@ -382,6 +382,7 @@ export class ArchiveService {
     return this.deps.lifecycle.request(credentials, {
       kind: 'move-archive',
       service,
+      stage: archive.stage,
       build: stores => this.moveBuild(stores, archive, input.tier),
     });
   }
@@ -404,6 +405,7 @@ export class ArchiveService {
     return this.deps.lifecycle.request(credentials, {
       kind: 'verify-archive',
       service,
+      stage: archive.stage,
       build: async stores => {
         if (!(await stores.archives.lockAvailable(archiveId))) {
           throw new ConflictError(`Archive ${archiveId} is not available`);
@@ -512,6 +514,7 @@ export class ArchiveService {
           actor: ARCHIVE_POLICY_ACTOR,
           kind: 'move-archive',
           serviceRef: a.serviceRef,
+          stage: a.stage,
           build: async stores => {
             try {
               return await this.moveBuild(stores, a, rule.to);

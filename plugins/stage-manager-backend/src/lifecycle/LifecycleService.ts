@@ -612,6 +612,8 @@ export class LifecycleService {
       targetDeploymentId?: string;
       /** Pool whose capacity `build` checks. */
       pool?: string;
+      /** Stage the operation belongs to when it has no source or target (archive moves). */
+      stage?: string;
       build: (stores: Stores, operationId: string) => Promise<Built>;
     },
   ): Promise<Operation> {
@@ -639,6 +641,7 @@ export class LifecycleService {
           targetDeploymentId: options.targetDeploymentId,
           approval: needsApproval ? stage : undefined,
           pool: options.pool,
+          stage: options.stage,
           build: options.build,
         });
         if (!created) throw new Error('Operation was not created');
@@ -682,6 +685,8 @@ export class LifecycleService {
     actor: string;
     kind: OperationKind;
     serviceRef: string;
+    /** Stage the operation belongs to (who may read it). */
+    stage: string;
     build: (stores: Stores, operationId: string) => Promise<Built | undefined>;
   }): Promise<Operation | undefined> {
     const op = await this.insert(options).catch(error => {
@@ -698,6 +703,7 @@ export class LifecycleService {
     kind: OperationKind;
     serviceRef: string;
     source?: Deployment;
+    stage?: string;
     build: (stores: Stores, operationId: string) => Promise<Built | undefined>;
   }): Promise<Operation | undefined> {
     return this.deps.store.transaction(async stores => {
@@ -732,6 +738,7 @@ export class LifecycleService {
       targetDeploymentId?: string;
       approval?: StageDefinition;
       pool?: string;
+      stage?: string;
       build: (
         stores: Stores,
         operationId: string,
@@ -745,7 +752,8 @@ export class LifecycleService {
       id,
       kind: options.kind,
       serviceRef: options.serviceRef,
-      stage: options.source?.stage ?? options.targetStage?.name,
+      stage:
+        options.stage ?? options.source?.stage ?? options.targetStage?.name,
       deploymentId: options.source?.id,
       targetDeploymentId: options.targetDeploymentId,
       targetStage: options.targetStage?.name,

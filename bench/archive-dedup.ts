@@ -1,0 +1,363 @@
+/**
+ * Archives vs zstd-compressed qcow2 exports, side by side on the real libvirt driver.
+ *
+ *   node -r sucrase/register bench/archive-dedup.ts [rounds=10] [sizeGiB=1] [changePercent=1]
+ *
+ * A disk of `sizeGiB` holds an ext4 file system filled with real files (Debian's /usr/share,
+ * written by `mke2fs -d`, no mount needed). Each round changes about `changePercent` % of the
+ * disk (a new file of real program data, written with `debugfs`), puts it into the pool as the
+ * machine's qcow2 disk, and then, alternating which goes first:
+ *   - archives it the way the archive operation does: the driver's raw export, then the chunk
+ *     store (1 MiB chunks, sha256, zstd level 3, deduplicated against every earlier round);
+ *   - exports it with `qemu-img convert -c -O qcow2 -o compression_type=zstd` (the driver's
+ *     zstd export), keeping every export as a separate file.
+ * After the rounds it restores the last round both ways into the pool (chunks verified and the
+ * raw image imported; the zstd export imported) and checks both give the same bytes.
+ * Prints bytes stored for all rounds vs one round, and throughputs with their ratios.
+ * Everything lives in a temporary folder (`sm-bench-…`), removed afterwards.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import knexFactory from 'knex';
+import { ChunkRepository } from '../plugins/stage-manager-backend/src/archives/ChunkRepository';
+import { FileTierStorage } from '../plugins/stage-manager-backend/src/archives/TierStorage';
+import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
+import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
+import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
+
+const rounds = Number(process.argv[2] ?? 10);
+const sizeGiB = Number(process.argv[3] ?? 1);
+const changePercent = Number(process.argv[4] ?? 1);
+const MiB = 1024 * 1024;
+
+const logger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child() {
+    return logger;
+  },
+} as any;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
+
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** `bytes` of real program data, different for each round: a slice of /usr/bin's files. */
+function realData(bytes: number, round: number): Buffer {
+  const files = fs
+    .readdirSync('/usr/bin')
+    .map(f => path.join('/usr/bin', f))
+    .filter(f => {
+      try {
+        return fs.statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+  const parts: Buffer[] = [];
+  let skip = round * bytes;
+  let size = 0;
+  for (let i = 0; size < bytes; i = (i + 1) % files.length) {
+    const data = fs.readFileSync(files[i]);
+    if (skip >= data.length) {
+      skip -= data.length;
+      continue;
+    }
+    const part = data.subarray(skip, skip + bytes - size);
+    skip = 0;
+    parts.push(part);
+    size += part.length;
+  }
+  return Buffer.concat(parts);
+}
+
+function sha256File(file: string) {
+  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
+  }
+  return total;
+}
+
+const fmt = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+const rate = (bytes: number, seconds: number) =>
+  `${(bytes / MiB / seconds).toFixed(0)} MiB/s`;
+
+async function main() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-'));
+  const pool = { name: 'bench', location: { path: path.join(root, 'pool') } };
+  const driver = new LibvirtDriver({
+    uri: 'qemu:///system',
+    domainType: 'qemu',
+    runDir: path.join(root, 'run'),
+    stopTimeoutMs: 3000,
+    pools: [pool],
+    logger,
+  });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(root, 'catalog.sqlite') },
+    useNullAsDefault: true,
+  });
+  try {
+    await applyDatabaseMigrations(knex);
+    const store = DatabaseStageManagerStore.fromKnex(knex);
+    const hot = path.join(root, 'tier-hot');
+    const chunks = new ChunkRepository({
+      store,
+      chunkSizeBytes: MiB,
+      tiers: [
+        {
+          config: {
+            name: 'hot',
+            type: 'file',
+            path: hot,
+            compressionLevel: 3,
+          },
+          storage: new FileTierStorage(hot),
+        },
+      ],
+    });
+    const scratch = path.join(root, 'scratch');
+    const exportsDir = path.join(root, 'exports');
+    fs.mkdirSync(scratch);
+    fs.mkdirSync(exportsDir);
+    fs.mkdirSync(pool.location.path, { recursive: true });
+
+    // The disk: ext4 with /usr/share in it.
+    const image = path.join(root, 'disk.raw');
+    run('mke2fs', [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-d',
+      '/usr/share',
+      image,
+      `${sizeGiB}G`,
+    ]);
+    const diskBytes = sizeGiB * 1024 * MiB;
+    const changeBytes = Math.round((diskBytes * changePercent) / 100);
+
+    const archiveTimes: number[] = [];
+    const exportTimes: number[] = [];
+    const addedBytes: number[] = [];
+    const exportBytes: number[] = [];
+    let lastManifest: Parameters<ChunkRepository['readDisk']>[0]['disk'];
+    let lastArchive = '';
+    let dataBytes = 0;
+    for (let round = 0; round < rounds; round++) {
+      if (round > 0) {
+        const file = path.join(root, `change-${round}.bin`);
+        fs.writeFileSync(file, realData(changeBytes, round));
+        run('debugfs', [
+          '-w',
+          '-R',
+          `write ${file} change-${round}.bin`,
+          image,
+        ]);
+        fs.rmSync(file);
+      }
+      const disk = `sm-bench-${round}`;
+      run('qemu-img', [
+        'convert',
+        '-q',
+        '-f',
+        'raw',
+        '-O',
+        'qcow2',
+        image,
+        path.join(pool.location.path, `${disk}.qcow2`),
+      ]);
+
+      const archiveId = randomUUID();
+      await store.archives.create({
+        id: archiveId,
+        serviceRef: 'component:default/bench',
+        stage: 'staging',
+        sourceDeploymentId: randomUUID(),
+        configurationId: randomUUID(),
+        configurationVersion: round + 1,
+        tier: 'hot',
+        machines: [],
+        operationId: randomUUID(),
+        createdBy: 'user:default/bench',
+        createdAt: new Date().toISOString(),
+      });
+      const archive = async () => {
+        const raw = path.join(scratch, `${round}.raw`);
+        await driver.exportDisk({
+          pool,
+          disk,
+          targetPath: raw,
+          format: 'raw',
+          compression: 'none',
+        });
+        const stored = await chunks.writeDisk({
+          archiveId,
+          tier: 'hot',
+          file: raw,
+        });
+        fs.rmSync(raw);
+        return stored;
+      };
+      const zstdExport = () =>
+        driver.exportDisk({
+          pool,
+          disk,
+          targetPath: path.join(exportsDir, `${round}.qcow2`),
+          compression: 'zstd',
+        });
+      let stored: Awaited<ReturnType<typeof archive>>;
+      let exported: Awaited<ReturnType<typeof zstdExport>>;
+      let ta: number;
+      let te: number;
+      if (round % 2 === 0) {
+        [stored, ta] = await timed(archive);
+        [exported, te] = await timed(zstdExport);
+      } else {
+        [exported, te] = await timed(zstdExport);
+        [stored, ta] = await timed(archive);
+      }
+      archiveTimes.push(ta);
+      exportTimes.push(te);
+      addedBytes.push(stored.addedBytes);
+      exportBytes.push(exported.bytes);
+      dataBytes = stored.dataBytes;
+      lastManifest = {
+        position: 0,
+        machine: 'bench',
+        disk: 'root',
+        ...stored,
+      };
+      lastArchive = archiveId;
+      console.log(
+        `round ${round + 1}: archive ${ta.toFixed(2)} s, +${fmt(
+          stored.addedBytes,
+        )} | zstd export ${te.toFixed(2)} s, ${fmt(exported.bytes)}`,
+      );
+      if (round < rounds - 1) {
+        await driver.deleteDisk({ pool, disk });
+      }
+    }
+
+    // Restore the last round both ways, alternating nothing: archive first, then the export.
+    const lastDisk = `sm-bench-${rounds - 1}`;
+    const [, tr] = await timed(async () => {
+      const raw = path.join(scratch, 'restore.raw');
+      await chunks.readDisk({
+        archiveId: lastArchive,
+        tier: 'hot',
+        disk: lastManifest!,
+        target: raw,
+      });
+      await driver.importDisk({
+        pool,
+        sourcePath: raw,
+        name: 'sm-bench-restored-archive',
+        deploymentId: 'bench',
+      });
+      fs.rmSync(raw);
+    });
+    const [, tx] = await timed(() =>
+      driver.importDisk({
+        pool,
+        sourcePath: path.join(exportsDir, `${rounds - 1}.qcow2`),
+        name: 'sm-bench-restored-export',
+        deploymentId: 'bench',
+      }),
+    );
+    // Both restores hold the same bytes as the disk.
+    const compare = (disk: string) => {
+      const out = path.join(scratch, `${disk}.raw`);
+      run('qemu-img', [
+        'convert',
+        '-q',
+        '-O',
+        'raw',
+        path.join(pool.location.path, `${disk}.qcow2`),
+        out,
+      ]);
+      const hash = sha256File(out);
+      fs.rmSync(out);
+      return hash;
+    };
+    const original = compare(lastDisk);
+    const sameArchive = compare('sm-bench-restored-archive') === original;
+    const sameExport = compare('sm-bench-restored-export') === original;
+
+    const tierBytes = dirBytes(hot);
+    const one = addedBytes[0];
+    const exportsTotal = exportBytes.reduce((a, b) => a + b, 0);
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    console.log('');
+    console.log(
+      `disk: ${sizeGiB} GiB virtual, ${fmt(
+        dataBytes,
+      )} non-zero (ext4 with /usr/share), ${rounds} rounds, ${fmt(
+        changeBytes,
+      )} (${changePercent} %) of new real data per round`,
+    );
+    console.log(
+      `stored by ${rounds} archives: ${fmt(tierBytes)} = ${(
+        tierBytes / one
+      ).toFixed(3)}× one archive (${fmt(one)})`,
+    );
+    console.log(
+      `stored by ${rounds} zstd exports: ${fmt(exportsTotal)} = ${(
+        exportsTotal / tierBytes
+      ).toFixed(2)}× the archives' bytes`,
+    );
+    console.log(
+      `archive throughput (virtual bytes): first ${rate(
+        diskBytes,
+        archiveTimes[0],
+      )}, mean ${rate(
+        diskBytes * rounds,
+        sum(archiveTimes),
+      )} | zstd export: first ${rate(diskBytes, exportTimes[0])}, mean ${rate(
+        diskBytes * rounds,
+        sum(exportTimes),
+      )} | ratio archive/export ${(
+        sum(exportTimes) / sum(archiveTimes)
+      ).toFixed(2)}× (first round ${(exportTimes[0] / archiveTimes[0]).toFixed(
+        2,
+      )}×)`,
+    );
+    console.log(
+      `restore: archive ${tr.toFixed(2)} s (${rate(
+        diskBytes,
+        tr,
+      )}), zstd export ${tx.toFixed(2)} s (${rate(diskBytes, tx)}), ratio ${(
+        tx / tr
+      ).toFixed(
+        2,
+      )}×; identical bytes: archive ${sameArchive}, export ${sameExport}`,
+    );
+    if (!sameArchive || !sameExport) process.exitCode = 1;
+  } finally {
+    await knex.destroy();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+main().catch(error => {
+  console.error(error);
+  process.exit(1);
+});
