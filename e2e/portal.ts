@@ -82,6 +82,16 @@ export async function startPortal(
         prod: { location: { path: path.join(dir, 'pools', 'prod') } },
       },
       drivers: { libvirt: { runDir: path.join(dir, 'run') } },
+      archives: {
+        tiers: {
+          hot: { path: path.join(dir, 'archives', 'hot') },
+          cold: {
+            path: path.join(dir, 'archives', 'cold'),
+            compressionLevel: 12,
+          },
+        },
+        scratchPath: path.join(dir, 'archives', 'scratch'),
+      },
     },
     ...options.config,
   };

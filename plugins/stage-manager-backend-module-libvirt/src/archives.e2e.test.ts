@@ -289,7 +289,6 @@ describe('archives on real guests', () => {
       'archive.move',
       'deployment.verify-archive',
       'archive.delete',
-      'operation.failed',
       'operation.rolled-back',
     ]) {
       expect(actions).toContain(action);
