@@ -8,6 +8,13 @@ import {
   approvalDecisionSchema,
   approvalListQuerySchema,
   ApprovalRequest,
+  Archive,
+  ARCHIVE_STATES,
+  ArchiveDisk,
+  archiveInputSchema,
+  archiveListQuerySchema,
+  archiveMoveInputSchema,
+  ArchiveTierUsage,
   ApprovalVote,
   AuditEvent,
   auditListQuerySchema,
@@ -47,6 +54,7 @@ import {
   PoolStorage,
   PoolUsage,
   ReadinessCheck,
+  restoreInputSchema,
   serviceListQuerySchema,
   ServiceStage,
   StageDefinition,
@@ -478,6 +486,7 @@ async function buildRouter(): Promise<express.Router> {
     lifecycle: stubService(),
     approvals: stubService(),
     leases: stubService(),
+    archives: stubService(),
     auditLog: stubService(),
   } as any);
 }
@@ -605,6 +614,9 @@ const bodySchemas: Record<string, ZodObjectSchema> = {
   EmptyBody: z.object({}).strict() as unknown as ZodObjectSchema,
   LeaseExtendInput: leaseExtendSchema as unknown as ZodObjectSchema,
   ApprovalDecision: approvalDecisionSchema as unknown as ZodObjectSchema,
+  ArchiveInput: archiveInputSchema as unknown as ZodObjectSchema,
+  RestoreInput: restoreInputSchema as unknown as ZodObjectSchema,
+  ArchiveMoveInput: archiveMoveInputSchema as unknown as ZodObjectSchema,
 };
 
 /** Whether a body is required: a missing body parses as `{}`, which the schema may accept. */
@@ -624,6 +636,7 @@ const querySchemas: Record<string, ZodObjectSchema> = {
   'GET /operations': operationListQuerySchema as unknown as ZodObjectSchema,
   'GET /audit-events': auditListQuerySchema as unknown as ZodObjectSchema,
   'GET /approvals': approvalListQuerySchema as unknown as ZodObjectSchema,
+  'GET /archives': archiveListQuerySchema as unknown as ZodObjectSchema,
 };
 
 function querySchemaOf(op: DocOperation): ZodObjectSchema {
@@ -814,6 +827,50 @@ const responseFields: Record<
     finishedAt: 'optional',
     updatedAt: 'required',
   } satisfies Fields<Operation>,
+  Archive: {
+    id: 'required',
+    serviceRef: 'required',
+    stage: 'required',
+    sourceDeploymentId: 'required',
+    configurationId: 'required',
+    configurationVersion: 'required',
+    state: 'required',
+    tier: 'required',
+    description: 'optional',
+    machines: 'required',
+    disks: 'required',
+    logicalBytes: 'required',
+    dataBytes: 'required',
+    addedBytes: 'required',
+    operationId: 'required',
+    createdBy: 'required',
+    createdAt: 'required',
+    completedAt: 'optional',
+    lastAccessedAt: 'optional',
+    movedAt: 'optional',
+    deletedAt: 'optional',
+    deletedBy: 'optional',
+    error: 'optional',
+  } satisfies Fields<Archive>,
+  ArchiveDisk: {
+    machine: 'required',
+    disk: 'required',
+    virtualSizeBytes: 'required',
+    chunkSizeBytes: 'required',
+    chunkCount: 'required',
+    zeroChunks: 'required',
+    dataBytes: 'required',
+  } satisfies Fields<ArchiveDisk>,
+  ArchiveTierUsage: {
+    tier: 'required',
+    location: 'required',
+    compressionLevel: 'required',
+    archives: 'required',
+    chunks: 'required',
+    storedBytes: 'required',
+    rawBytes: 'required',
+    archivedDataBytes: 'required',
+  } satisfies Fields<ArchiveTierUsage>,
   AuditEvent: {
     id: 'required',
     at: 'required',
@@ -982,6 +1039,11 @@ const responseEnums: Array<[string, Json, readonly string[]]> = [
     APPROVAL_STATES,
   ],
   [
+    'Archive.state',
+    () => flatten(doc.components.schemas.Archive).properties.state,
+    ARCHIVE_STATES,
+  ],
+  [
     'ApprovalVote.decision',
     () => flatten(doc.components.schemas.ApprovalVote).properties.decision,
     Object.keys(approvalDecisions),
@@ -1011,6 +1073,11 @@ const SUCCESS_BY_ROUTE: Record<string, string> = {
   'POST /approvals/{id}/approve': '200',
   'POST /approvals/{id}/reject': '200',
   'POST /approvals/{id}/cancel': '200',
+  'POST /deployments/{id}/archive': '202',
+  'POST /archives/{id}/restore': '202',
+  'POST /archives/{id}/move': '202',
+  'POST /archives/{id}/verify': '202',
+  'DELETE /archives/{id}': '200',
 };
 
 function expectedSuccessOf(op: { key: string; method: string }): string {
@@ -1217,6 +1284,11 @@ describe('openapi.yaml', () => {
           'POST /approvals/{id}/approve',
           'POST /approvals/{id}/reject',
           'POST /approvals/{id}/cancel',
+          'POST /deployments/{id}/archive',
+          'DELETE /archives/{id}',
+          'POST /archives/{id}/restore',
+          'POST /archives/{id}/move',
+          'POST /archives/{id}/verify',
         ].sort(),
       );
     });
