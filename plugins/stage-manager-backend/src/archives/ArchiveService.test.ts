@@ -299,6 +299,40 @@ describe('ArchiveService', () => {
       expect((await h.store.deployments.get(source.id))!.state).toBe('running');
     });
 
+    it('finishes an archive whose runner died on another instance, storing nothing twice', async () => {
+      const source = await deployed(h);
+      mark(h, source, 'v1');
+      const gate = h.driver.hold('exportDisk');
+      const requested = await h.archives.archive(source.id, {}, as(ANN));
+      await gate.reached;
+      await h.engine.stop(); // the first instance dies while exporting the first disk
+      expect(
+        (await h.store.archives.get(requested.params.archiveId as string))!
+          .state,
+      ).toBe('creating');
+      const listed = await h.archives.list({ limit: 10, offset: 0 }, as(ANN));
+      expect(listed.totalCount).toBe(0); // not visible while being made
+
+      const replica = h.replica();
+      await new Promise(r => setTimeout(r, 1200)); // its heartbeat goes stale
+      gate.release();
+      await replica.engine.resumeAll();
+      const op = await replica.settle(requested);
+      expect(op.error).toBeUndefined();
+      expect(op.state).toBe('succeeded');
+      const archive = await replica.archives.get(
+        op.params.archiveId as string,
+        as(ANN),
+      );
+      expect(archive.state).toBe('available');
+      expect(archive.disks).toHaveLength(3);
+      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
+      // One reference per distinct chunk, however often the step ran.
+      await replica.store.archives.unpinAll(archive.id, 'hot');
+      expect(await replica.chunks.collect('hot')).toEqual({ chunks: 3 });
+      await replica.engine.stop();
+    });
+
     it('deletes an archive with permission only, not while it is restored, and collects its chunks', async () => {
       const source = await deployed(h);
       mark(h, source, 'v1');
@@ -367,8 +401,17 @@ describe('ArchiveService', () => {
         mark(h, (await h.store.deployments.get(source.id))!, v);
         ids.push((await archived(h, source)).id);
       }
+      // A scratch image a dead operation left behind two days ago.
+      const scratch = path.join(h.archiveRoot, 'scratch');
+      fs.mkdirSync(scratch, { recursive: true });
+      const stale = path.join(scratch, 'dead-operation-0.raw');
+      fs.writeFileSync(stale, 'x');
+      const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600_000);
+      fs.utimesSync(stale, twoDaysAgo, twoDaysAgo);
       const now = Date.now();
       const first = await h.archives.applyPolicies(new Date(now));
+      expect(first.scratchFiles).toBe(1);
+      expect(fs.existsSync(stale)).toBe(false);
       expect(first.deleted).toEqual([ids[0]]);
       expect(first.moves).toEqual([]);
 

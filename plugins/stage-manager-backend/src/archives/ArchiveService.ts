@@ -23,6 +23,8 @@ import {
 } from '@internal/plugin-stage-manager-common';
 import { DeploymentResource } from '@internal/plugin-stage-manager-node';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { z } from 'zod';
 import { StageManagerConfig } from '../config/StageManagerConfig';
 import { ArchiveRecord } from '../database/ArchiveStore';
@@ -42,6 +44,9 @@ import { ChunkRepository } from './ChunkRepository';
 export const ARCHIVE_POLICY_ACTOR = 'stage-manager:archive-policy';
 
 const short = (id: string) => id.slice(0, 8);
+
+/** Scratch images older than this are left over from a dead operation. */
+const SCRATCH_MAX_AGE_MS = 24 * 3600_000;
 
 function publicView(record: ArchiveRecord): Archive {
   const { settings: _settings, ...archive } = record;
@@ -469,6 +474,7 @@ export class ArchiveService {
     moves: string[];
     collected: number;
     orphans: number;
+    scratchFiles: number;
   }> {
     const { archives } = this.deps.config;
     const deleted: string[] = [];
@@ -537,7 +543,19 @@ export class ArchiveService {
       collected += (await this.deps.chunks.collect(tier)).chunks;
       orphans += (await this.deps.chunks.sweepOrphans(tier)).files;
     }
-    return { deleted, moves, collected, orphans };
+    // Scratch images of operations that died before their cleanup (a running one rewrites its
+    // own within minutes).
+    let scratchFiles = 0;
+    const scratch = archives.scratchPath;
+    for (const name of await fs.readdir(scratch).catch(() => [])) {
+      const file = path.join(scratch, name);
+      const stat = await fs.stat(file).catch(() => undefined);
+      if (stat && now.getTime() - stat.mtimeMs > SCRATCH_MAX_AGE_MS) {
+        await fs.rm(file, { force: true });
+        scratchFiles++;
+      }
+    }
+    return { deleted, moves, collected, orphans, scratchFiles };
   }
 
   // Shared

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '@backstage/errors';
 import { Template } from '@internal/plugin-stage-manager-common';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ArchiveRecord } from '../database/ArchiveStore';
@@ -52,8 +52,11 @@ async function withScratch<T>(
 ): Promise<T> {
   const dir = ctx.config.archives.scratchPath;
   await fs.mkdir(dir, { recursive: true });
-  const file = path.join(dir, `${ctx.operation.id}-${label}.raw`);
-  await fs.rm(file, { force: true });
+  // Unique per attempt: a runner that lost the operation may still be writing its own.
+  const file = path.join(
+    dir,
+    `${ctx.operation.id}-${label}-${randomBytes(4).toString('hex')}.raw`,
+  );
   try {
     return await fn(file);
   } finally {
