@@ -23,6 +23,8 @@ describe('scaffolderModuleStageManager', () => {
       'stage-manager:promote',
       'stage-manager:demote',
       'stage-manager:lease:extend',
+      'stage-manager:archive',
+      'stage-manager:restore',
     ]);
     for (const action of added) {
       expect(action.supportsDryRun).toBe(true);

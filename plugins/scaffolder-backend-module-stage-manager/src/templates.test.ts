@@ -141,8 +141,9 @@ describe('examples/templates', () => {
     });
   });
 
-  it('has the two Stage Manager templates', () => {
+  it('has the three Stage Manager templates', () => {
     expect(templateFiles).toEqual([
+      'archive-and-restore.yaml',
       'new-service-configuration.yaml',
       'promote-deployment.yaml',
     ]);

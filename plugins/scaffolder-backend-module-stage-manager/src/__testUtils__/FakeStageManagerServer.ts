@@ -1,4 +1,6 @@
 import {
+  Archive,
+  archiveInputSchema,
   cloneInputSchema,
   configurationInputSchema,
   ConfigurationWithVersion,
@@ -9,6 +11,7 @@ import {
   moveInputSchema,
   Operation,
   OperationKind,
+  restoreInputSchema,
 } from '@internal/plugin-stage-manager-common';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
@@ -81,6 +84,7 @@ export class FakeStageManagerServer {
   readonly requests: RecordedRequest[] = [];
   readonly configurations = new Map<string, ConfigurationWithVersion>();
   readonly deployments = new Map<string, Deployment>();
+  readonly archives = new Map<string, Archive>();
   readonly operations = new Map<string, ScriptedOperation>();
   readonly templates = new Set(['tiny-linux']);
   private nextPhases: OperationPhase[][] = [];
@@ -175,6 +179,31 @@ export class FakeStageManagerServer {
       ...deployment,
     };
     this.deployments.set(full.id, full);
+    return full;
+  }
+
+  addArchive(archive: Partial<Archive> = {}): Archive {
+    const now = new Date().toISOString();
+    const full: Archive = {
+      id: randomUUID(),
+      serviceRef: 'component:default/shop-frontend',
+      stage: 'integration',
+      sourceDeploymentId: randomUUID(),
+      configurationId: randomUUID(),
+      configurationVersion: 1,
+      state: 'available',
+      tier: 'hot',
+      machines: [],
+      disks: [],
+      logicalBytes: 1073741824,
+      dataBytes: 629145600,
+      addedBytes: 209715200,
+      operationId: randomUUID(),
+      createdBy: 'user:default/ann',
+      createdAt: now,
+      ...archive,
+    };
+    this.archives.set(full.id, full);
     return full;
   }
 
@@ -352,6 +381,67 @@ export class FakeStageManagerServer {
       });
     }
 
+    router.post('/deployments/:id/archive', (req, res) => {
+      const source = this.deployments.get(req.params.id);
+      if (!source) {
+        fail(
+          res,
+          404,
+          'NotFoundError',
+          `Deployment ${req.params.id} not found`,
+        );
+        return;
+      }
+      const parsed = archiveInputSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        fail(res, 400, 'InputError', 'Invalid request body');
+        return;
+      }
+      // The archive the operation makes: available once it has succeeded.
+      const archive = this.addArchive({
+        serviceRef: source.serviceRef,
+        stage: source.stage,
+        sourceDeploymentId: source.id,
+        description: parsed.data.description,
+      });
+      const op = this.startOperation('archive', source, undefined, {
+        archiveId: archive.id,
+      });
+      res.status(202).json(op);
+    });
+
+    router.get('/archives/:id', (req, res) => {
+      const archive = this.archives.get(req.params.id);
+      if (!archive) {
+        fail(res, 404, 'NotFoundError', `No archive '${req.params.id}'`);
+        return;
+      }
+      res.json(archive);
+    });
+
+    router.post('/archives/:id/restore', (req, res) => {
+      const archive = this.archives.get(req.params.id);
+      if (!archive) {
+        fail(res, 404, 'NotFoundError', `No archive '${req.params.id}'`);
+        return;
+      }
+      const parsed = restoreInputSchema.safeParse(req.body ?? {});
+      if (!parsed.success) {
+        fail(res, 400, 'InputError', 'Invalid request body');
+        return;
+      }
+      res
+        .status(202)
+        .json(
+          this.startOperation(
+            'restore',
+            undefined,
+            parsed.data.stage ?? archive.stage,
+            { archiveId: archive.id, mode: parsed.data.mode },
+          ),
+        );
+    });
+
     router.get('/operations/:id', (req, res) => {
       const scripted = this.operations.get(req.params.id);
       if (!scripted) {
@@ -392,6 +482,7 @@ export class FakeStageManagerServer {
     kind: OperationKind,
     source?: Deployment,
     stage?: string,
+    params: Record<string, unknown> = {},
   ): Operation {
     const phases = this.nextPhases.shift() ?? succeedingPhases();
     const now = new Date().toISOString();
@@ -401,9 +492,9 @@ export class FakeStageManagerServer {
       serviceRef: source?.serviceRef ?? 'component:default/shop-frontend',
       stage: source?.stage,
       deploymentId: source?.id,
-      targetDeploymentId: randomUUID(),
+      targetDeploymentId: kind === 'archive' ? undefined : randomUUID(),
       targetStage: stage ?? source?.stage,
-      params: {},
+      params,
       state: 'queued',
       steps: [],
       requestedBy: 'user:default/ann',

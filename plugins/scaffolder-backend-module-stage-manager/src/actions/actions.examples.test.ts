@@ -12,12 +12,14 @@ import { createStageManagerActions } from './createStageManagerActions';
 /** Ids the examples refer to, seeded into the fake backend. */
 const EXAMPLE_CONFIGURATION_ID = '3f2b8c1e-5d4a-4e7b-9c61-2a8f0d9e7b15';
 const EXAMPLE_DEPLOYMENT_ID = '9a7c4e21-6b3d-4f8a-8e52-1c0d7b9f3a64';
+const EXAMPLE_ARCHIVE_ID = '5e8d2b7a-1c4f-4a9e-b36d-0f2e7c9a1b84';
 
 describe('examples of the Stage Manager actions', () => {
   const server = FakeStageManagerServer.forTests();
   beforeAll(() => {
     server.addConfiguration({ id: EXAMPLE_CONFIGURATION_ID, latestVersion: 2 });
     server.addDeployment({ id: EXAMPLE_DEPLOYMENT_ID });
+    server.addArchive({ id: EXAMPLE_ARCHIVE_ID });
   });
 
   // Built before the server starts (describe.each needs the examples); asks for its URL later.

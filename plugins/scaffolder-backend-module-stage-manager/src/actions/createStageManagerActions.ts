@@ -1,4 +1,5 @@
 import { StageManagerActionsClient } from '../client/StageManagerActionsClient';
+import { createArchiveAction } from './archiveAction';
 import { createCloneAction } from './cloneAction';
 import { createConfigurationCreateAction } from './createConfigurationAction';
 import { createDeployAction } from './deployAction';
@@ -7,6 +8,7 @@ import {
   createDemoteAction,
   createPromoteAction,
 } from './moveDeploymentActions';
+import { createRestoreAction } from './restoreAction';
 
 /**
  * All Stage Manager scaffolder actions.
@@ -25,5 +27,7 @@ export function createStageManagerActions(options: {
     createPromoteAction(options),
     createDemoteAction(options),
     createExtendLeaseAction(options),
+    createArchiveAction(options),
+    createRestoreAction(options),
   ];
 }

@@ -15,3 +15,5 @@ export {
   createExtendLeaseAction,
   EXTEND_LEASE_ACTION_ID,
 } from './extendLeaseAction';
+export { createArchiveAction, ARCHIVE_ACTION_ID } from './archiveAction';
+export { createRestoreAction, RESTORE_ACTION_ID } from './restoreAction';

@@ -12,6 +12,8 @@ import { waitForOperation } from './waitForOperation';
 export type OperationResult = {
   operationId: string;
   deploymentId?: string;
+  /** The archive an archive operation makes (`params.archiveId`). */
+  archiveId?: string;
   state: OperationState;
 };
 
@@ -53,6 +55,9 @@ export async function runOperation(
       if (op.targetDeploymentId) {
         result.deploymentId = op.targetDeploymentId;
       }
+      if (typeof op.params?.archiveId === 'string') {
+        result.archiveId = op.params.archiveId;
+      }
       return result;
     },
   });
@@ -90,5 +95,6 @@ export async function runOperation(
     operationId: finished.id,
     state: finished.state,
     ...(deploymentId ? { deploymentId } : {}),
+    ...(started.archiveId ? { archiveId: started.archiveId } : {}),
   };
 }

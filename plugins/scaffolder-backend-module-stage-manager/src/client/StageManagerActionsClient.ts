@@ -4,6 +4,8 @@ import {
   DiscoveryService,
 } from '@backstage/backend-plugin-api';
 import {
+  Archive,
+  ArchiveInput,
   CloneInput,
   ConfigurationInput,
   ConfigurationWithVersion,
@@ -12,6 +14,7 @@ import {
   Lease,
   LeaseExtendInput,
   Operation,
+  RestoreInput,
   Template,
 } from '@internal/plugin-stage-manager-common';
 import { StageManagerRequestError } from './StageManagerRequestError';
@@ -82,6 +85,42 @@ export class StageManagerActionsClient {
     options: StageManagerRequestOptions,
   ): Promise<Operation> {
     return this.request('POST', '/deployments', options, input);
+  }
+
+  /** `POST /deployments/:id/archive` */
+  async archive(
+    deploymentId: string,
+    input: ArchiveInput,
+    options: StageManagerRequestOptions,
+  ): Promise<Operation> {
+    return this.request(
+      'POST',
+      `/deployments/${enc(deploymentId)}/archive`,
+      options,
+      input,
+    );
+  }
+
+  /** `GET /archives/:id` */
+  async getArchive(
+    id: string,
+    options: StageManagerRequestOptions,
+  ): Promise<Archive> {
+    return this.request('GET', `/archives/${enc(id)}`, options);
+  }
+
+  /** `POST /archives/:id/restore` */
+  async restore(
+    archiveId: string,
+    input: RestoreInput,
+    options: StageManagerRequestOptions,
+  ): Promise<Operation> {
+    return this.request(
+      'POST',
+      `/archives/${enc(archiveId)}/restore`,
+      options,
+      input,
+    );
   }
 
   /** `POST /deployments/:id/clone` */
