@@ -11,8 +11,9 @@
  *     store (1 MiB chunks, sha256, zstd level 3, deduplicated against every earlier round);
  *   - exports it with `qemu-img convert -c -O qcow2 -o compression_type=zstd` (the driver's
  *     zstd export), keeping every export as a separate file.
- * After the rounds it restores the last round both ways into the pool (chunks verified and the
- * raw image imported; the zstd export imported) and checks both give the same bytes.
+ * After the rounds it restores the last round both ways into the pool (the driver's import
+ * reading the archive through an NBD export of the chunk store, every chunk verified; the zstd
+ * export imported) and checks both give the same bytes.
  * Prints bytes stored for all rounds vs one round, and throughputs with their ratios.
  * Everything lives in a temporary folder (`sm-bench-…`), removed afterwards.
  */
@@ -23,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { ChunkRepository } from '../plugins/stage-manager-backend/src/archives/ChunkRepository';
+import { serveNbd } from '../plugins/stage-manager-backend/src/archives/NbdExport';
 import { FileTierStorage } from '../plugins/stage-manager-backend/src/archives/TierStorage';
 import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
 import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
@@ -257,23 +259,29 @@ async function main() {
       }
     }
 
-    // Restore the last round both ways, alternating nothing: archive first, then the export.
     const lastDisk = `sm-bench-${rounds - 1}`;
+    // As the restore operation does with this driver: the driver's import reads the disk from
+    // an NBD export of the chunk store (every chunk verified), no scratch image.
     const [, tr] = await timed(async () => {
-      const raw = path.join(scratch, 'restore.raw');
-      await chunks.readDisk({
-        archiveId: lastArchive,
-        tier: 'hot',
-        disk: lastManifest!,
-        target: raw,
+      const nbd = await serveNbd({
+        socketPath: path.join(root, 'restore.sock'),
+        sizeBytes: lastManifest!.virtualSizeBytes,
+        read: await chunks.diskReader({
+          archiveId: lastArchive,
+          tier: 'hot',
+          disk: lastManifest!,
+        }),
       });
-      await driver.importDisk({
-        pool,
-        sourcePath: raw,
-        name: 'sm-bench-restored-archive',
-        deploymentId: 'bench',
-      });
-      fs.rmSync(raw);
+      try {
+        await driver.importDisk({
+          pool,
+          sourceUrl: nbd.url,
+          name: 'sm-bench-restored-archive',
+          deploymentId: 'bench',
+        });
+      } finally {
+        await nbd.close();
+      }
     });
     const [, tx] = await timed(() =>
       driver.importDisk({

@@ -93,6 +93,7 @@ export class LibvirtDriver implements HypervisorDriver {
       snapshots: true,
       consoles: ['vnc-websocket', 'serial'],
       diskExport: true,
+      nbdImport: true,
       fences: true,
     };
   }

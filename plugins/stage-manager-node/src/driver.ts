@@ -138,6 +138,8 @@ export interface DriverCapabilities {
   snapshots: boolean;
   consoles: Array<'vnc-websocket' | 'serial'>;
   diskExport: boolean;
+  /** Imports read `nbd+unix://` URLs (`ImportDiskRequest.sourceUrl`). */
+  nbdImport?: boolean;
   fences: boolean;
 }
 
@@ -210,7 +212,12 @@ export interface DiskExportInfo {
 export interface ImportDiskRequest {
   pool: PoolLocation;
   /** An exported image, or a raw image of the disk's bytes. */
-  sourcePath: string;
+  sourcePath?: string;
+  /**
+   * Instead of a file: a read-only `nbd+unix:///?socket=/abs/path` export of the disk's raw
+   * bytes (drivers whose capabilities say `nbdImport`).
+   */
+  sourceUrl?: string;
   name: string;
   deploymentId: string;
 }

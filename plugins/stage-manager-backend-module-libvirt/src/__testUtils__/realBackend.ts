@@ -235,7 +235,9 @@ export function realBackendSuite(options: {
       await new Promise(r => setTimeout(r, 250));
     }
     throw new Error(
-      `operation ${id} did not finish: ${last?.kind} ${last?.state} ${JSON.stringify(
+      `operation ${id} did not finish: ${last?.kind} ${
+        last?.state
+      } ${JSON.stringify(
         last?.steps?.map((s: any) => `${s.name}:${s.state}`),
       )}`,
     );

@@ -258,7 +258,7 @@ export class DiskManager {
   }
 
   async import(request: ImportDiskRequest): Promise<DiskInfo> {
-    const source = checkPath('import source', request.sourcePath);
+    const source = importSource(request);
     const target = this.diskPath(request.pool, request.name);
     if (await exists(target)) {
       throw new ConflictError(
@@ -315,6 +315,21 @@ export class DiskManager {
   async removeMeta(file: string) {
     await fs.rm(this.metaPath(file), { force: true });
   }
+}
+
+/** The file or NBD export an import reads: an absolute path, or `nbd+unix:///?socket=<abs path>`. */
+function importSource(request: ImportDiskRequest): string {
+  if (request.sourceUrl !== undefined) {
+    const m = /^nbd\+unix:\/\/\/\?socket=(\/.+)$/.exec(request.sourceUrl);
+    if (!m || request.sourcePath !== undefined) {
+      throw new InputError(
+        `Import source ${request.sourceUrl} must be nbd+unix:///?socket=<absolute path>, without a sourcePath`,
+      );
+    }
+    checkPath('import socket', m[1]);
+    return request.sourceUrl;
+  }
+  return checkPath('import source', request.sourcePath ?? '');
 }
 
 export async function exists(file: string): Promise<boolean> {

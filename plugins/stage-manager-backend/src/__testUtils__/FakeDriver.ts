@@ -215,6 +215,7 @@ export class FakeDriver implements HypervisorDriver {
     if (this.disks.has(key)) {
       throw new ConflictError(`Disk ${request.name} exists`);
     }
+    if (!request.sourcePath) throw new Error('FakeDriver imports files only');
     const data = fs.readFileSync(request.sourcePath);
     const disk: FakeDisk = {
       name: request.name,

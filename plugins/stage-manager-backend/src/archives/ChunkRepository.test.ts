@@ -14,7 +14,12 @@ import {
   chunkKey,
   ChunkRepository,
 } from './ChunkRepository';
+import { serveNbd } from './NbdExport';
 import { FileTierStorage } from './TierStorage';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 jest.setTimeout(120_000);
 
@@ -308,6 +313,81 @@ describe('ChunkRepository', () => {
         target,
       });
       expect(sha(fs.readFileSync(target))).toBe(sha(data));
+    });
+
+    it('serves a disk over NBD that qemu-img reads byte for byte, and names a damaged chunk when a read fails', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const a = await newArchive(store);
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      const serve = async () =>
+        serveNbd({
+          socketPath: path.join(dir, 'nbd.sock'),
+          sizeBytes: stored.virtualSizeBytes,
+          read: await chunks.diskReader({
+            archiveId: a,
+            tier: 'hot',
+            disk: manifestOf(stored),
+          }),
+        });
+      const target = path.join(dir, 'from-nbd.raw');
+      let nbd = await serve();
+      try {
+        await run('qemu-img', [
+          'convert',
+          '-f',
+          'raw',
+          '-O',
+          'raw',
+          nbd.url,
+          target,
+        ]);
+      } finally {
+        await nbd.close();
+      }
+      expect(nbd.failure).toBeUndefined();
+      // Whole sectors: the 1000-byte tail is padded with zeros to 1024.
+      const read = fs.readFileSync(target);
+      expect(read.length).toBe(Math.ceil(data.length / 512) * 512);
+      expect(sha(read.subarray(0, data.length))).toBe(sha(data));
+      expect(read.subarray(data.length).every(b => b === 0)).toBe(true);
+
+      const [state] = await store.archives.chunkStates('hot', [
+        stored.chunks[20]!,
+      ]);
+      fs.writeFileSync(
+        path.join(
+          dir,
+          'hot',
+          ...chunkKey(stored.chunks[20]!, state.generation).split('/'),
+        ),
+        'garbage',
+      );
+      nbd = await serve();
+      try {
+        await expect(
+          run('qemu-img', [
+            'convert',
+            '-f',
+            'raw',
+            '-O',
+            'raw',
+            nbd.url,
+            target,
+          ]),
+        ).rejects.toThrow(/Input\/output error|error while reading/i);
+      } finally {
+        await nbd.close();
+      }
+      expect(nbd.failure).toBeInstanceOf(ArchiveDamagedError);
+      expect(nbd.failure?.message).toContain(
+        `(archive ${a}, machine web, disk root, chunk 20) is corrupt`,
+      );
+      expect(fs.existsSync(path.join(dir, 'nbd.sock'))).toBe(false);
     });
 
     it('starts a new file generation for a chunk used again after it lost its last reference, and sweeps files the catalog does not know', async () => {

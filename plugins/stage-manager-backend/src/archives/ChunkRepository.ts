@@ -28,6 +28,9 @@ export class ArchiveDamagedError extends Error {
 const BATCH = 16;
 /** Chunks a restore has in flight at once. */
 const PARALLEL_READS = 8;
+/** Decompressed chunks a disk reader keeps, and how many it reads ahead of a request. */
+const READER_CACHE_CHUNKS = 32;
+const READ_AHEAD = 4;
 
 /** The object key of a chunk's file of one generation. */
 export function chunkKey(hash: string, generation: number): string {
@@ -340,6 +343,78 @@ export class ChunkRepository {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * Random access to an archived disk's bytes (each chunk verified when first read, a few kept
+   * decompressed), for serving the disk to a reader such as an NBD client.
+   */
+  async diskReader(options: {
+    archiveId: string;
+    tier: string;
+    disk: ArchiveDiskManifest;
+  }): Promise<(offset: number, length: number) => Promise<Buffer>> {
+    const tier = this.tier(options.tier);
+    const { disk } = options;
+    const states = new Map(
+      (
+        await this.deps.store.archives.chunkStates(
+          tier.config.name,
+          disk.chunks.filter((h): h is string => !!h),
+        )
+      ).map(s => [s.hash, s]),
+    );
+    const cache = new Map<number, Promise<Buffer>>();
+    // Zero chunks are read often (whole disks are read): one shared buffer, never written to.
+    const zeros = Buffer.alloc(disk.chunkSizeBytes);
+    const chunk = (i: number): Promise<Buffer> => {
+      const cached = cache.get(i);
+      if (cached) return cached;
+      const hash = disk.chunks[i];
+      const length = Math.min(
+        disk.chunkSizeBytes,
+        disk.virtualSizeBytes - i * disk.chunkSizeBytes,
+      );
+      const loading = hash
+        ? this.readChunk(
+            tier,
+            states.get(hash),
+            hash,
+            length,
+            () =>
+              `archive ${options.archiveId}, machine ${disk.machine}, disk ${disk.disk}, chunk ${i}`,
+          )
+        : Promise.resolve(zeros.subarray(0, length));
+      cache.set(i, loading);
+      // Readers go forwards with a few requests in flight: keep the latest chunks only.
+      while (cache.size > READER_CACHE_CHUNKS) {
+        cache.delete(cache.keys().next().value!);
+      }
+      return loading;
+    };
+    return async (offset, length) => {
+      const parts: Buffer[] = [];
+      const size = disk.chunkSizeBytes;
+      // Start every chunk of the range, and the next few (readers go forwards), before waiting.
+      const first = Math.floor(offset / size);
+      const last = Math.floor((offset + length - 1) / size);
+      for (
+        let i = first;
+        i <= Math.min(last + READ_AHEAD, disk.chunkCount - 1);
+        i++
+      ) {
+        chunk(i).catch(() => undefined); // awaited (and reported) by the read that needs it
+      }
+      for (let at = offset; at < offset + length; ) {
+        const i = Math.floor(at / size);
+        const data = await chunk(i);
+        const from = at - i * size;
+        const to = Math.min(data.length, from + (offset + length - at));
+        parts.push(data.subarray(from, to));
+        at += to - from;
+      }
+      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    };
   }
 
   /** Checks every chunk of an archive; lists what is missing or corrupt and where it is used. */

@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '@backstage/errors';
 import { Template } from '@internal/plugin-stage-manager-common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ArchiveRecord } from '../database/ArchiveStore';
 import { nowIso } from '../database/util';
@@ -16,6 +17,7 @@ import {
   target,
 } from '../lifecycle/steps';
 import { ChunkRepository } from './ChunkRepository';
+import { serveNbd } from './NbdExport';
 
 /** The parameters every archive operation records. */
 interface ArchiveParams {
@@ -171,22 +173,19 @@ const restoreDisks: StepDefinition = {
       >) ?? {}),
     };
     const manifest = await ctx.store.archives.manifest(archiveId);
+    const { nbdImport } = await driver.getCapabilities();
     for (const d of manifest) {
       const restored = disks[d.machine] ?? [];
       if (restored.some(r => r.name === d.disk)) continue;
       const name = diskName(deployment.id, d.machine, d.disk);
-      const info = await withScratch(ctx, String(d.position), async file => {
-        await chunks.readDisk({
-          archiveId,
-          tier: archive.tier,
-          disk: d,
-          target: file,
-          signal: ctx.signal,
-        });
+      const importDisk = async (source: {
+        sourcePath?: string;
+        sourceUrl?: string;
+      }) => {
         try {
           return await driver.importDisk({
             pool,
-            sourcePath: file,
+            ...source,
             name,
             deploymentId: deployment.id,
           });
@@ -200,7 +199,42 @@ const restoreDisks: StepDefinition = {
           if (!existing) throw error;
           return existing;
         }
-      });
+      };
+      let info;
+      if (nbdImport) {
+        // The driver reads the disk straight from the chunk store: no scratch image.
+        const nbd = await serveNbd({
+          socketPath: path.join(
+            os.tmpdir(),
+            `sm-nbd-${randomBytes(6).toString('hex')}.sock`,
+          ),
+          sizeBytes: d.virtualSizeBytes,
+          read: await chunks.diskReader({
+            archiveId,
+            tier: archive.tier,
+            disk: d,
+          }),
+        });
+        try {
+          info = await importDisk({ sourceUrl: nbd.url });
+        } catch (error) {
+          // The reader only saw an I/O error; ours names the damaged chunk.
+          throw nbd.failure ?? error;
+        } finally {
+          await nbd.close();
+        }
+      } else {
+        info = await withScratch(ctx, String(d.position), async file => {
+          await chunks.readDisk({
+            archiveId,
+            tier: archive.tier,
+            disk: d,
+            target: file,
+            signal: ctx.signal,
+          });
+          return importDisk({ sourcePath: file });
+        });
+      }
       disks[d.machine] = [...restored, { name: d.disk, path: info.path }];
       await ctx.saveData({
         disks,
