@@ -146,7 +146,7 @@ export const stageManagerPlugin = createBackendPlugin({
           })),
         });
         // Set once the archive service exists; the engine's events are wired before it.
-        let archives: ArchiveService | undefined;
+        const archives: { service?: ArchiveService } = {};
         const engine = new OperationEngine({
           store,
           drivers,
@@ -169,7 +169,7 @@ export const stageManagerPlugin = createBackendPlugin({
                 operation.state === 'succeeded' &&
                 operation.kind === 'archive'
               ) {
-                archives
+                archives.service
                   ?.applyPolicies()
                   .catch(error =>
                     deps.logger.warn(`Archive policies failed: ${error}`),
@@ -212,7 +212,7 @@ export const stageManagerPlugin = createBackendPlugin({
           engine,
           onApprovalRequested: request => approvals.requested(request),
         });
-        archives = new ArchiveService({
+        const archiveService = new ArchiveService({
           store,
           config,
           lifecycle,
@@ -221,7 +221,7 @@ export const stageManagerPlugin = createBackendPlugin({
           chunks,
           logger: deps.logger,
         });
-        const archiveService = archives;
+        archives.service = archiveService;
         const leases = new LeaseService({
           store,
           config,

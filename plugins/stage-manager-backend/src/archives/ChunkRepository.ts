@@ -121,7 +121,7 @@ export class ChunkRepository {
       let dataBytes = 0;
       let zeroChunks = 0;
       let addedBytes = 0;
-      let storing: Promise<void> = Promise.resolve();
+      let storing: Promise<number> = Promise.resolve(0);
       // Two sets of read buffers, reused: one being read into while the other's batch is
       // compressed. (A fresh 1 MiB buffer per chunk made garbage collection the main cost.)
       const buffers = [0, 1].map(() =>
@@ -145,14 +145,12 @@ export class ChunkRepository {
           dataBytes += length;
           batch.push({ hash, data });
         }
-        await storing;
-        storing = this.storeBatch(options.archiveId, tier, batch).then(n => {
-          addedBytes += n;
-        });
+        addedBytes += await storing;
+        storing = this.storeBatch(options.archiveId, tier, batch);
         // Keep the rejection observed until it is awaited in the next round.
         storing.catch(() => undefined);
       }
-      await storing;
+      addedBytes += await storing;
       return {
         virtualSizeBytes: size,
         chunkSizeBytes: chunkSize,

@@ -121,11 +121,11 @@ function optionReply(option: number, type: number, data = Buffer.alloc(0)) {
   return Buffer.concat([head, data]);
 }
 
-function simpleReply(handle: Buffer, error: number) {
+function simpleReply(cookie: Buffer, error: number) {
   const reply = Buffer.alloc(16);
   reply.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
   reply.writeUInt32BE(error, 4);
-  handle.copy(reply, 8);
+  cookie.copy(reply, 8);
   return reply;
 }
 

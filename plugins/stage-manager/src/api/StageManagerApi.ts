@@ -2,6 +2,11 @@ import { createApiRef } from '@backstage/frontend-plugin-api';
 import {
   ApprovalRequest,
   ApprovalState,
+  Archive,
+  ArchiveInput,
+  ArchiveMoveInput,
+  ArchiveState,
+  ArchiveTierUsage,
   AuditEvent,
   BoardRow,
   CloneInput,
@@ -22,6 +27,7 @@ import {
   Pool,
   PoolStorage,
   PoolUsage,
+  RestoreInput,
   StageManagerService,
   StageManagerServiceDetails,
   SwapInput,
@@ -65,6 +71,16 @@ export interface ListOperationsRequest extends PageRequest {
   deploymentId?: string;
   kind?: OperationKind;
   state?: OperationState;
+}
+
+/** @public */
+export interface ListArchivesRequest extends PageRequest {
+  serviceRef?: string;
+  stage?: string;
+  sourceDeploymentId?: string;
+  tier?: string;
+  /** Default: available archives. */
+  state?: ArchiveState;
 }
 
 /** @public */
@@ -125,6 +141,22 @@ export interface StageManagerApi {
   undeploy(deploymentId: string): Promise<Operation>;
   listOperations(request?: ListOperationsRequest): Promise<Page<Operation>>;
   getOperation(id: string): Promise<Operation>;
+
+  // Archives
+
+  /** Archives a running or stopped deployment (answers with the archive operation). */
+  archiveDeployment(
+    deploymentId: string,
+    input?: ArchiveInput,
+  ): Promise<Operation>;
+  listArchives(request?: ListArchivesRequest): Promise<Page<Archive>>;
+  getArchive(id: string): Promise<Archive>;
+  /** Restores an archive into a stage (`new`) or over its source deployment (`replace`). */
+  restoreArchive(id: string, input: RestoreInput): Promise<Operation>;
+  moveArchive(id: string, input: ArchiveMoveInput): Promise<Operation>;
+  verifyArchive(id: string): Promise<Operation>;
+  deleteArchive(id: string): Promise<Archive>;
+  listArchiveTiers(): Promise<ArchiveTierUsage[]>;
 
   // Leases
 

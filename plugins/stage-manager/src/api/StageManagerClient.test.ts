@@ -97,4 +97,58 @@ describe('StageManagerClient', () => {
     expect(error.statusCode).toBe(400);
     expect(error.cause.message).toBe('Invalid query: limit');
   });
+
+  describe('archives', () => {
+    it('archives a deployment and restores an archive with their bodies', async () => {
+      const { client, fetch } = createClient(jsonResponse({ id: 'op-1' }, 202));
+
+      await client.archiveDeployment('d-1', { description: 'before' });
+      await client.restoreArchive('a/1', { mode: 'new', stage: 'uat' });
+      await client.moveArchive('a-1', { tier: 'cold' });
+      await client.verifyArchive('a-1');
+
+      expect(
+        fetch.mock.calls.map(([url, init]) => [url, init?.method, init?.body]),
+      ).toEqual([
+        [
+          `${baseUrl}/deployments/d-1/archive`,
+          'POST',
+          JSON.stringify({ description: 'before' }),
+        ],
+        [
+          `${baseUrl}/archives/a%2F1/restore`,
+          'POST',
+          JSON.stringify({ mode: 'new', stage: 'uat' }),
+        ],
+        [
+          `${baseUrl}/archives/a-1/move`,
+          'POST',
+          JSON.stringify({ tier: 'cold' }),
+        ],
+        [`${baseUrl}/archives/a-1/verify`, 'POST', '{}'],
+      ]);
+    });
+
+    it('lists archives with filters, deletes one, and unwraps the tiers', async () => {
+      const { client, fetch } = createClient(
+        jsonResponse({ items: [{ tier: 'hot' }], totalCount: 1 }),
+      );
+
+      await client.listArchives({
+        serviceRef: 'component:default/shop',
+        tier: 'hot',
+      });
+      await client.deleteArchive('a-1');
+      await expect(client.listArchiveTiers()).resolves.toEqual([
+        { tier: 'hot' },
+      ]);
+
+      expect(fetch.mock.calls[0][0]).toBe(
+        `${baseUrl}/archives?serviceRef=component%3Adefault%2Fshop&tier=hot`,
+      );
+      expect(fetch.mock.calls[1][0]).toBe(`${baseUrl}/archives/a-1`);
+      expect(fetch.mock.calls[1][1]?.method).toBe('DELETE');
+      expect(fetch.mock.calls[2][0]).toBe(`${baseUrl}/archive-tiers`);
+    });
+  });
 });

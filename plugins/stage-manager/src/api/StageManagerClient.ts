@@ -7,6 +7,10 @@ import {
 } from '@backstage/frontend-plugin-api';
 import {
   ApprovalRequest,
+  Archive,
+  ArchiveInput,
+  ArchiveMoveInput,
+  ArchiveTierUsage,
   AuditEvent,
   BoardRow,
   CloneInput,
@@ -23,6 +27,7 @@ import {
   Pool,
   PoolStorage,
   PoolUsage,
+  RestoreInput,
   StageManagerService,
   StageManagerServiceDetails,
   SwapInput,
@@ -33,6 +38,7 @@ import {
 import {
   ConsoleConnection,
   ListApprovalsRequest,
+  ListArchivesRequest,
   ListAuditEventsRequest,
   ListDeploymentsRequest,
   ListOperationsRequest,
@@ -164,6 +170,65 @@ export class StageManagerClient implements StageManagerApi {
 
   async getOperation(operationId: string): Promise<Operation> {
     return this.get(`/operations/${id(operationId)}`);
+  }
+
+  // Archives
+
+  archiveDeployment(
+    deploymentId: string,
+    input: ArchiveInput = {},
+  ): Promise<Operation> {
+    return this.send('POST', `/deployments/${id(deploymentId)}/archive`, input);
+  }
+
+  async listArchives(
+    request: ListArchivesRequest = {},
+  ): Promise<Page<Archive>> {
+    const {
+      serviceRef,
+      stage,
+      sourceDeploymentId,
+      tier,
+      state,
+      limit,
+      offset,
+    } = request;
+    return this.get('/archives', {
+      serviceRef,
+      stage,
+      sourceDeploymentId,
+      tier,
+      state,
+      limit,
+      offset,
+    });
+  }
+
+  async getArchive(archiveId: string): Promise<Archive> {
+    return this.get(`/archives/${id(archiveId)}`);
+  }
+
+  restoreArchive(archiveId: string, input: RestoreInput): Promise<Operation> {
+    return this.send('POST', `/archives/${id(archiveId)}/restore`, input);
+  }
+
+  moveArchive(archiveId: string, input: ArchiveMoveInput): Promise<Operation> {
+    return this.send('POST', `/archives/${id(archiveId)}/move`, input);
+  }
+
+  verifyArchive(archiveId: string): Promise<Operation> {
+    return this.send('POST', `/archives/${id(archiveId)}/verify`, {});
+  }
+
+  deleteArchive(archiveId: string): Promise<Archive> {
+    return this.send('DELETE', `/archives/${id(archiveId)}`);
+  }
+
+  async listArchiveTiers(): Promise<ArchiveTierUsage[]> {
+    const { items } = await this.get<{ items: ArchiveTierUsage[] }>(
+      '/archive-tiers',
+    );
+    return items;
   }
 
   // Leases

@@ -1,5 +1,6 @@
 export { stageManagerApiRef } from './StageManagerApi';
 export type {
+  ListArchivesRequest,
   ListDeploymentsRequest,
   ListServicesRequest,
   PageRequest,

@@ -95,6 +95,15 @@ export function DeploymentActions(props: DeploymentActionsProps) {
           Clone
         </ActionButton>
         <ActionButton
+          disabledReason={reason('archive')}
+          title="Archive all machines' disks, the configuration version and settings"
+          onClick={() =>
+            run('archive', () => api.archiveDeployment(deployment.id))
+          }
+        >
+          Archive
+        </ActionButton>
+        <ActionButton
           disabledReason={reason('stop')}
           onClick={() => run('stop', () => api.stop(deployment.id))}
         >

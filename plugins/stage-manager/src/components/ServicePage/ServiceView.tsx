@@ -9,6 +9,7 @@ import { makeStyles } from '@material-ui/core/styles';
 import { useMemo } from 'react';
 import { ActionContext } from './actionRules';
 import { ApprovalsPanel } from './ApprovalsPanel';
+import { ArchivesPanel } from './ArchivesPanel';
 import { AuditTimeline } from './AuditTimeline';
 import { ErrorText } from '../shared/ErrorText';
 import { errorTitle } from '../shared/errors';
@@ -132,6 +133,17 @@ export function ServiceView(props: ServiceViewProps) {
             configurationsError={configurations.error}
             onOperation={data.onOperation}
             onLeaseExtended={data.onChanged}
+          />
+        </Box>
+      )}
+
+      {context && (
+        <Box className={classes.section}>
+          <ArchivesPanel
+            serviceRef={details.entityRef}
+            stages={context.stages}
+            refreshKey={data.auditKey}
+            onOperation={data.onOperation}
           />
         </Box>
       )}

@@ -14,7 +14,8 @@ export type DeploymentAction =
   | 'swap'
   | 'stop'
   | 'start'
-  | 'undeploy';
+  | 'undeploy'
+  | 'archive';
 
 /** What the rules look at: the service's stages, its operations and pending approvals. */
 export interface ActionContext {
@@ -170,6 +171,8 @@ function stateReason(
       return undefined;
     case 'clone':
       return movableReason(deployment, 'cloned');
+    case 'archive':
+      return movableReason(deployment, 'archived');
     case 'swap':
       if (swapTargets(deployment, context.stages).length === 0) {
         return `Already the primary of ${deployment.stage}, and there is no other stage`;

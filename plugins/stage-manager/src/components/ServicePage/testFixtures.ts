@@ -174,6 +174,8 @@ export function createApi(
     listApprovals: async () => ({ items: [], totalCount: 0 }),
     listOperations: async () => ({ items: [], totalCount: 0 }),
     listAuditEvents: async () => ({ items: [], totalCount: 0 }),
+    listArchives: async () => ({ items: [], totalCount: 0 }),
+    listArchiveTiers: async () => [],
     listConfigurations: async () => ({
       items: [
         {

@@ -2,6 +2,7 @@ import { usePermission } from '@backstage/plugin-permission-react';
 import {
   Deployment,
   deploymentApprovePermission,
+  deploymentArchivePermission,
   deploymentClonePermission,
   deploymentDemotePermission,
   deploymentDeployPermission,
@@ -36,6 +37,7 @@ export const ACTION_PERMISSIONS = {
   undeploy: deploymentDeployPermission,
   extendLease: deploymentLeaseExtendPermission,
   approve: deploymentApprovePermission,
+  archive: deploymentArchivePermission,
 } as const;
 
 /*
@@ -122,7 +124,9 @@ export function useActionPermissions(
     stageResourceRef(neighbourStage(deployment, stages, -1)),
   );
   const extendLease = usePermissionCheck(ACTION_PERMISSIONS.extendLease, ref);
+  const archive = usePermissionCheck(ACTION_PERMISSIONS.archive, ref);
   return {
+    archive,
     clone,
     promote: allOf(promote, promoteInto),
     demote: allOf(demote, demoteInto),
