@@ -254,6 +254,22 @@ test('the lease is extended from the deployment card', async () => {
   assert.notEqual(after, before);
 });
 
+test('a deployment is archived with one click and its archive is listed', async () => {
+  await page.goto(`${FRONTEND}${SERVICE_PATH}`);
+  const card = stage('integration').getByRole('group', {
+    name: /^Deployment /,
+  });
+  await card.getByRole('button', { name: 'Archive' }).click();
+  const operation = page.getByRole('group', { name: /^Operation archive/i });
+  await operation.first().waitFor();
+  await expectSucceeded(operation.first());
+  log('archive succeeded');
+  const row = page.getByRole('row', { name: /^Archive / });
+  await row.first().waitFor({ timeout: 60_000 });
+  assert.match(await row.first().innerText(), /integration/);
+  assert.match(await row.first().innerText(), /hot/);
+});
+
 test('a promotion into production waits for a release manager and then runs', async () => {
   const card = stage('integration').getByRole('group', {
     name: /^Deployment /,
