@@ -10,7 +10,7 @@ import {
   operationOutputFields,
 } from './operationFields';
 import { runOperation } from './runOperation';
-import { validateRequest } from './validateRequest';
+import { optionalText, validateRequest } from './validateRequest';
 import { DEFAULT_POLL_INTERVAL_MS } from './waitForOperation';
 
 /** @public */
@@ -72,7 +72,7 @@ export function createArchiveAction(options: {
       const { deploymentId } = ctx.input;
       const body = validateRequest(
         archiveInputSchema,
-        { description: ctx.input.description },
+        { description: optionalText(ctx.input.description) },
         `POST /deployments/${deploymentId}/archive`,
       );
 

@@ -11,7 +11,7 @@ import {
   operationOutputFields,
 } from './operationFields';
 import { runOperation } from './runOperation';
-import { validateRequest } from './validateRequest';
+import { optionalText, validateRequest } from './validateRequest';
 import { DEFAULT_POLL_INTERVAL_MS } from './waitForOperation';
 
 /** @public */
@@ -70,7 +70,7 @@ export function createRestoreAction(options: {
         {
           mode: ctx.input.mode,
           stage: ctx.input.stage,
-          comment: ctx.input.comment,
+          comment: optionalText(ctx.input.comment),
         },
         `POST /archives/${archiveId}/restore`,
       );

@@ -44,6 +44,111 @@ describe('StageManagerActionsClient', () => {
     });
   });
 
+  it('archives a deployment: POST /deployments/:id/archive answers the operation naming the archive', async () => {
+    const { client } = createTestClient(server);
+    const deployment = server.addDeployment();
+
+    const operation = await client.archive(
+      deployment.id,
+      { description: 'before the migration' },
+      { credentials: INITIATOR },
+    );
+
+    expect(server.requests).toEqual([
+      {
+        method: 'POST',
+        path: `/deployments/${deployment.id}/archive`,
+        body: { description: 'before the migration' },
+        authorization: `Bearer ${tokenOnBehalfOf(INITIATOR)}`,
+      },
+    ]);
+    expect(operation).toMatchObject({
+      id: server.lastOperation().id,
+      kind: 'archive',
+      deploymentId: deployment.id,
+      params: { archiveId: expect.any(String) },
+    });
+    expect(
+      server.archives.get(operation.params.archiveId as string),
+    ).toMatchObject({
+      sourceDeploymentId: deployment.id,
+      description: 'before the migration',
+    });
+  });
+
+  it('reads an archive: GET /archives/:id', async () => {
+    const { client } = createTestClient(server);
+    const archive = server.addArchive({ tier: 'cold', stage: 'production' });
+
+    const read = await client.getArchive(archive.id, {
+      credentials: INITIATOR,
+    });
+
+    expect(read).toEqual(archive);
+    expect(server.requests).toEqual([
+      {
+        method: 'GET',
+        path: `/archives/${archive.id}`,
+        body: undefined,
+        authorization: `Bearer ${tokenOnBehalfOf(INITIATOR)}`,
+      },
+    ]);
+  });
+
+  it('fails for an unknown archive with the backend’s 404', async () => {
+    const { client } = createTestClient(server);
+
+    await expect(
+      client.getArchive('7d1e0b6c-2f4a-4c3e-9a8b-5e6f7a8b9c0d', {
+        credentials: INITIATOR,
+      }),
+    ).rejects.toMatchObject({
+      name: 'StageManagerRequestError',
+      statusCode: 404,
+      errorName: 'NotFoundError',
+      message:
+        "Stage Manager answered GET /archives/7d1e0b6c-2f4a-4c3e-9a8b-5e6f7a8b9c0d with 404 NotFoundError: No archive '7d1e0b6c-2f4a-4c3e-9a8b-5e6f7a8b9c0d'",
+    });
+  });
+
+  it('restores an archive: POST /archives/:id/restore answers the restore operation', async () => {
+    const { client } = createTestClient(server);
+    const archive = server.addArchive();
+
+    const operation = await client.restore(
+      archive.id,
+      { mode: 'new', stage: 'staging', comment: 'investigate' },
+      { credentials: INITIATOR },
+    );
+
+    expect(server.requests).toEqual([
+      {
+        method: 'POST',
+        path: `/archives/${archive.id}/restore`,
+        body: { mode: 'new', stage: 'staging', comment: 'investigate' },
+        authorization: `Bearer ${tokenOnBehalfOf(INITIATOR)}`,
+      },
+    ]);
+    expect(operation).toMatchObject({
+      id: server.lastOperation().id,
+      kind: 'restore',
+      targetStage: 'staging',
+      targetDeploymentId: expect.any(String),
+    });
+  });
+
+  it('escapes ids in paths', async () => {
+    const { client } = createTestClient(server);
+
+    await client
+      .restore('a/b?c', { mode: 'new' }, { credentials: INITIATOR })
+      .catch(() => undefined);
+
+    expect(server.requests.map(r => r.path)).toEqual([
+      '/archives/a%2Fb%3Fc/restore',
+    ]);
+  });
+
   it('throws an error that carries the backend’s error', async () => {
     const { client } = createTestClient(server);
     server.failRequests({
