@@ -77,8 +77,13 @@ describe('ArchiveService', () => {
 
   describe.each(databases.eachSupportedId())('on %p', databaseId => {
     let h: Harness;
+    // Archive steps compress and hash for a while: on a busy machine a 1 s heartbeat deadline
+    // (the harness default) could take the operation away from its runner mid-step.
+    const steady = { operations: { staleAfter: 'PT30S' } };
     beforeEach(async () => {
-      h = await createHarness(databases, databaseId as TestDatabaseId);
+      h = await createHarness(databases, databaseId as TestDatabaseId, {
+        config: steady,
+      });
     });
     afterEach(async () => {
       await h.engine.stop();
@@ -300,6 +305,9 @@ describe('ArchiveService', () => {
     });
 
     it('finishes an archive whose runner died on another instance, storing nothing twice', async () => {
+      // This one needs the short heartbeat deadline: the dead runner's must go stale.
+      await h.engine.stop();
+      h = await createHarness(databases, databaseId as TestDatabaseId);
       const source = await deployed(h);
       mark(h, source, 'v1');
       const gate = h.driver.hold('exportDisk');
@@ -375,6 +383,7 @@ describe('ArchiveService', () => {
       const root = h.archiveRoot;
       h = await createHarness(databases, databaseId as TestDatabaseId, {
         config: {
+          ...steady,
           archives: {
             tiers: {
               hot: { path: path.join(h.archiveRoot, 'hot') },

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@backstage/errors';
 import { ArchiveVerification } from '@internal/plugin-stage-manager-common';
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
@@ -44,8 +44,15 @@ function parseChunkKey(
   return m ? { hash: m[1], generation: Number(m[2]) } : undefined;
 }
 
-const sha256 = (data: Buffer) =>
-  createHash('sha256').update(data).digest('hex');
+/**
+ * sha256 of a chunk, hex. WebCrypto's digest runs on the thread pool, so hashing overlaps with
+ * reading, decompression and the event loop instead of blocking it.
+ */
+async function sha256(data: Buffer): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString(
+    'hex',
+  );
+}
 
 /** What a disk became in a tier. */
 export interface StoredDisk {
@@ -131,7 +138,7 @@ export class ChunkRepository {
       for (let start = 0; start < chunkCount; start += BATCH) {
         options.signal?.throwIfAborted();
         const set = buffers[(start / BATCH) % 2];
-        const batch: Array<{ hash: string; data: Buffer }> = [];
+        const hashing: Array<Promise<{ hash: string; data: Buffer }>> = [];
         for (let i = start; i < Math.min(chunkCount, start + BATCH); i++) {
           const length = Math.min(chunkSize, size - i * chunkSize);
           const data = set[i - start].subarray(0, length);
@@ -140,11 +147,15 @@ export class ChunkRepository {
             zeroChunks++;
             continue;
           }
-          const hash = sha256(data);
-          chunks[i] = hash;
           dataBytes += length;
-          batch.push({ hash, data });
+          hashing.push(
+            sha256(data).then(hash => {
+              chunks[i] = hash;
+              return { hash, data };
+            }),
+          );
         }
+        const batch = await Promise.all(hashing);
         addedBytes += await storing;
         storing = this.storeBatch(options.archiveId, tier, batch);
         // Keep the rejection observed until it is awaited in the next round.
@@ -268,7 +279,7 @@ export class ChunkRepository {
     }
     if (
       (expectedLength !== undefined && data.length !== expectedLength) ||
-      sha256(data) !== hash
+      (await sha256(data)) !== hash
     ) {
       throw new ArchiveDamagedError(
         `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
