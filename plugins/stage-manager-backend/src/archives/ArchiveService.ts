@@ -203,6 +203,27 @@ export class ArchiveService {
   ): Promise<Operation> {
     const { lifecycle, store } = this.deps;
     const archive = await this.readable(archiveId, credentials);
+    if (
+      input.mode === 'replace' &&
+      input.stage !== undefined &&
+      input.stage !== archive.stage
+    ) {
+      throw new InputError(
+        `stage: a 'replace' restore goes to the archive's own stage ${archive.stage}`,
+      );
+    }
+    // Permission first: who may not restore into the stage learns nothing more than 403.
+    await this.deps.authorizer.resource(
+      deploymentRestorePermission,
+      {
+        serviceRef: archive.serviceRef,
+        stage:
+          input.mode === 'replace'
+            ? archive.stage
+            : input.stage ?? archive.stage,
+      },
+      credentials,
+    );
     if (archive.state !== 'available') {
       throw new ConflictError(
         `Archive ${archiveId} is ${archive.state}: only available archives can be restored`,
@@ -211,11 +232,6 @@ export class ArchiveService {
     const service = await lifecycle.service(archive.serviceRef, credentials);
     let original: Deployment | undefined;
     if (input.mode === 'replace') {
-      if (input.stage !== undefined && input.stage !== archive.stage) {
-        throw new InputError(
-          `stage: a 'replace' restore goes to the archive's own stage ${archive.stage}`,
-        );
-      }
       original = await store.deployments.get(archive.sourceDeploymentId);
       if (!original || original.state === 'undeployed') {
         throw new ConflictError(
@@ -227,11 +243,6 @@ export class ArchiveService {
       service,
       original?.stage ?? input.stage ?? archive.stage,
       'stage',
-    );
-    await this.deps.authorizer.resource(
-      deploymentRestorePermission,
-      original ?? { serviceRef: service.entityRef, stage: stage.name },
-      credentials,
     );
     const pool = lifecycle.pool(stage);
     for (const m of archive.machines) {

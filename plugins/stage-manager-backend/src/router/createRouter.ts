@@ -430,6 +430,7 @@ export async function createRouter(deps: {
   });
 
   router.get('/archive-tiers', async (req, res) => {
+    parseInput(z.object({}).strict(), req.query, 'query');
     res.json(await deps.archives.tiers(await httpAuth.credentials(req)));
   });
 
