@@ -3,6 +3,7 @@ import { Deployment, Operation } from '@internal/plugin-stage-manager-common';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDatabases } from '../__testUtils__/databases';
+import { filesBelow } from '../__testUtils__/files';
 import {
   ANN,
   as,
@@ -12,20 +13,6 @@ import {
 } from '../__testUtils__/lifecycleHarness';
 
 jest.setTimeout(60_000);
-
-function chunkFiles(dir: string): string[] {
-  const result: string[] = [];
-  const walk = (d: string) => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else result.push(p);
-    }
-  };
-  walk(dir);
-  return result.sort();
-}
 
 async function deployed(h: Harness, stage = 'integration') {
   const op = await h.settle(
@@ -109,13 +96,13 @@ describe('ArchiveService', () => {
         first.disks.every(d => d.chunkCount === 4 && d.zeroChunks === 3),
       ).toBe(true);
       expect(first.addedBytes).toBeGreaterThan(0);
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
       // The deployment keeps running; its machines now write above a frozen layer.
       expect((await h.store.deployments.get(source.id))!.state).toBe('running');
 
       const second = await archived(h, source);
       expect(second.addedBytes).toBe(0);
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
 
       const page = await h.archives.list(
         { serviceRef: 'component:default/shop', limit: 10, offset: 0 },
@@ -219,8 +206,8 @@ describe('ArchiveService', () => {
       // Readable like any operation of the archive's stage.
       expect(move.stage).toBe('integration');
       expect((await h.archives.get(archive.id, as(ANN))).tier).toBe('cold');
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toEqual([]);
-      expect(chunkFiles(path.join(h.archiveRoot, 'cold'))).toHaveLength(3);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(h.archiveRoot, 'cold'))).toHaveLength(3);
       const tiers = await h.archives.tiers(as(ANN));
       expect(tiers.items.map(t => [t.tier, t.archives, t.chunks])).toEqual([
         ['hot', 0, 0],
@@ -252,7 +239,7 @@ describe('ArchiveService', () => {
       const source = await deployed(h);
       mark(h, source, 'v1');
       const archive = await archived(h, source);
-      const [file] = chunkFiles(path.join(h.archiveRoot, 'hot'));
+      const [file] = filesBelow(path.join(h.archiveRoot, 'hot'));
       fs.writeFileSync(file, Buffer.from('not zstd at all'));
       const hash = path.basename(file).split('.')[0];
 
@@ -300,7 +287,7 @@ describe('ArchiveService', () => {
       const page = await h.archives.list({ limit: 10, offset: 0 }, as(ANN));
       expect(page.totalCount).toBe(0);
       expect(await h.store.archives.tierUsage()).toEqual([]);
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toEqual([]);
       expect((await h.store.deployments.get(source.id))!.state).toBe('running');
     });
 
@@ -334,7 +321,7 @@ describe('ArchiveService', () => {
       );
       expect(archive.state).toBe('available');
       expect(archive.disks).toHaveLength(3);
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toHaveLength(3);
       // One reference per distinct chunk, however often the step ran.
       await replica.store.archives.unpinAll(archive.id, 'hot');
       expect(await replica.chunks.collect('hot')).toEqual({ chunks: 3 });
@@ -371,7 +358,7 @@ describe('ArchiveService', () => {
         h.archives.restore(archive.id, { mode: 'new' }, as(ANN)),
       ).rejects.toThrow(/is deleted/);
       await h.chunks.collect('hot');
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toEqual([]);
       const audit = (
         await h.store.audit.list({ page: { limit: 100, offset: 0 } })
       ).items.find(e => e.action === 'archive.delete');
@@ -438,7 +425,7 @@ describe('ArchiveService', () => {
         ['cold', 2],
       ]);
       // The deleted archive's own chunks are gone from every tier.
-      expect(chunkFiles(path.join(h.archiveRoot, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(h.archiveRoot, 'hot'))).toEqual([]);
     });
   });
 });

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabases } from '../__testUtils__/databases';
+import { filesBelow } from '../__testUtils__/files';
 import { applyDatabaseMigrations } from '../database/migrations';
 import {
   DatabaseStageManagerStore,
@@ -103,20 +104,6 @@ describe('ChunkRepository', () => {
     return { file, data };
   }
 
-  function files(dir: string): string[] {
-    const result: string[] = [];
-    const walk = (d: string) => {
-      if (!fs.existsSync(d)) return;
-      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-        const p = path.join(d, e.name);
-        if (e.isDirectory()) walk(p);
-        else result.push(p);
-      }
-    };
-    walk(dir);
-    return result.sort();
-  }
-
   const manifestOf = (
     stored: Awaited<ReturnType<ChunkRepository['writeDisk']>>,
   ) => ({
@@ -125,6 +112,24 @@ describe('ChunkRepository', () => {
     disk: 'root',
     ...stored,
   });
+
+  /** Reads a stored disk back into a file of `dir` and answers its sha256. */
+  async function readBack(
+    chunks: ChunkRepository,
+    dir: string,
+    archiveId: string,
+    stored: Awaited<ReturnType<ChunkRepository['writeDisk']>>,
+    tier = 'hot',
+  ) {
+    const target = path.join(dir, `${archiveId}-${tier}.raw`);
+    await chunks.readDisk({
+      archiveId,
+      tier,
+      disk: manifestOf(stored),
+      target,
+    });
+    return sha(fs.readFileSync(target));
+  }
 
   describe.each(databases.eachSupportedId())('on %p', databaseId => {
     it('stores a disk deduplicated and compressed, and reads it back byte for byte', async () => {
@@ -142,7 +147,7 @@ describe('ChunkRepository', () => {
       expect(stored.dataBytes).toBe(data.length - 8 * CHUNK);
       // 8 text + 8 random + 1 repeated (8 identical chunks) + the tail = 18 distinct chunks.
       expect(new Set(stored.chunks.filter(Boolean)).size).toBe(18);
-      const hotFiles = files(path.join(dir, 'hot'));
+      const hotFiles = filesBelow(path.join(dir, 'hot'));
       expect(hotFiles).toHaveLength(18);
       // Text compresses, random data does not: well below the raw data, above the random part.
       expect(stored.addedBytes).toBeLessThan(stored.dataBytes / 2);
@@ -183,7 +188,7 @@ describe('ChunkRepository', () => {
       expect(two.chunks.filter((h, i) => h !== one.chunks[i])).toHaveLength(1);
       expect(two.addedBytes).toBeGreaterThan(0);
       expect(two.addedBytes).toBeLessThan(CHUNK);
-      expect(files(path.join(dir, 'hot'))).toHaveLength(19);
+      expect(filesBelow(path.join(dir, 'hot'))).toHaveLength(19);
 
       // Running the same archive again stores nothing and takes no second reference.
       const again = await chunks.writeDisk({
@@ -197,19 +202,12 @@ describe('ChunkRepository', () => {
       // The first archive goes: only its own chunk (the unpatched chunk 3) is collected.
       await store.archives.unpinAll(first, 'hot');
       expect(await chunks.collect('hot')).toEqual({ chunks: 1 });
-      expect(files(path.join(dir, 'hot'))).toHaveLength(18);
-      const target = path.join(dir, 'second.raw');
-      await chunks.readDisk({
-        archiveId: second,
-        tier: 'hot',
-        disk: manifestOf(two),
-        target,
-      });
-      expect(sha(fs.readFileSync(target))).toBe(sha(changed));
+      expect(filesBelow(path.join(dir, 'hot'))).toHaveLength(18);
+      expect(await readBack(chunks, dir, second, two)).toBe(sha(changed));
 
       await store.archives.unpinAll(second, 'hot');
       expect(await chunks.collect('hot')).toEqual({ chunks: 18 });
-      expect(files(path.join(dir, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(dir, 'hot'))).toEqual([]);
       expect(await store.archives.tierUsage()).toEqual([]);
     });
 
@@ -302,17 +300,10 @@ describe('ChunkRepository', () => {
       expect(copied.addedBytes).toBeLessThanOrEqual(stored.addedBytes);
       await store.archives.unpinAll(a, 'hot');
       await chunks.collect('hot');
-      expect(files(path.join(dir, 'hot'))).toEqual([]);
-      expect(files(path.join(dir, 'cold'))).toHaveLength(18);
+      expect(filesBelow(path.join(dir, 'hot'))).toEqual([]);
+      expect(filesBelow(path.join(dir, 'cold'))).toHaveLength(18);
 
-      const target = path.join(dir, 'from-cold.raw');
-      await chunks.readDisk({
-        archiveId: a,
-        tier: 'cold',
-        disk: manifestOf(stored),
-        target,
-      });
-      expect(sha(fs.readFileSync(target))).toBe(sha(data));
+      expect(await readBack(chunks, dir, a, stored, 'cold')).toBe(sha(data));
     });
 
     it('serves a disk over NBD that qemu-img reads byte for byte, and names a damaged chunk when a read fails', async () => {
@@ -423,15 +414,8 @@ describe('ChunkRepository', () => {
         'stray',
       );
       expect(await chunks.sweepOrphans('hot')).toEqual({ files: 19 });
-      expect(files(path.join(dir, 'hot'))).toHaveLength(18);
-      const target = path.join(dir, 'restored.raw');
-      await chunks.readDisk({
-        archiveId: second,
-        tier: 'hot',
-        disk: manifestOf(two),
-        target,
-      });
-      expect(sha(fs.readFileSync(target))).toBe(sha(data));
+      expect(filesBelow(path.join(dir, 'hot'))).toHaveLength(18);
+      expect(await readBack(chunks, dir, second, two)).toBe(sha(data));
     });
   });
 });
