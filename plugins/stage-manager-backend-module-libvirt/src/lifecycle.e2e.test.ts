@@ -186,7 +186,7 @@ describe('lifecycle on real guests', () => {
     expect(interrupted.state).toBe('running');
 
     const second = await startBackend();
-    await new Promise(r => setTimeout(r, 2500)); // the first runner's heartbeat goes stale
+    await new Promise(r => setTimeout(r, 6500)); // the first runner's heartbeat goes stale
     await second.scheduler.triggerTask('stage-manager-resume-operations');
     const op = await settle(second.call, res.body.id);
     expect(op.state).toBe('succeeded');

@@ -84,6 +84,7 @@ export function realBackendSuite(options: {
   let knex: Knex;
   const timings: Record<string, number> = {};
   const backends: Array<{ stop(): Promise<void> }> = [];
+  const intervals: NodeJS.Timeout[] = [];
 
   // Declared before TestDatabases.create: Jest runs afterAll hooks in declaration order, and the
   // test databases close theirs.
@@ -100,6 +101,7 @@ export function realBackendSuite(options: {
     for (const d of await knex('deployments').whereNotNull('fence')) {
       await inspector.destroyFence({ name: d.fence }).catch(() => undefined);
     }
+    intervals.forEach(clearInterval);
     for (const b of backends) await b.stop().catch(() => undefined);
     fs.rmSync(root, { recursive: true, force: true });
     // eslint-disable-next-line no-console
@@ -155,20 +157,32 @@ export function realBackendSuite(options: {
           },
         },
       },
-      operations: { staleAfter: 'PT2S' },
+      // Generous for a busy 2-core CI machine: a runner lets its operation go when it has not
+      // written a heartbeat for half of this.
+      operations: { staleAfter: 'PT6S' },
       drivers: { libvirt: { runDir, stopTimeoutSeconds: 5 } },
       ...options.stageManager?.(root),
     },
   };
 
   async function startBackend() {
-    // Scheduled tasks are captured and run by the test when it wants them to.
+    // Scheduled tasks are captured and run by the test when it wants them to, except resuming
+    // operations, which runs every second as the real scheduler would: an operation whose runner
+    // let go (a stalled event loop on a busy machine) is picked up again.
     const tasks = new Map<string, () => Promise<unknown>>();
     const scheduler = {
       triggerTask: async (id: string) => {
         await tasks.get(id)!();
       },
     };
+    let stopped = false;
+    const resume = setInterval(() => {
+      if (stopped) return;
+      tasks
+        .get('stage-manager-resume-operations')?.()
+        .catch(() => undefined);
+    }, 1000);
+    intervals.push(resume);
     const backend = await startTestBackend({
       features: [
         stageManagerPlugin,
@@ -191,6 +205,12 @@ export function realBackendSuite(options: {
         }).factory,
       ],
     });
+    const stopBackend = backend.stop.bind(backend);
+    backend.stop = async () => {
+      stopped = true;
+      clearInterval(resume);
+      await stopBackend();
+    };
     backends.push(backend);
     const base = `http://127.0.0.1:${
       (backend.server.address() as any).port
