@@ -164,13 +164,14 @@ export const stageManagerPlugin = createBackendPlugin({
             // Removing a deployment can free layers other deployments no longer need: collect
             // them now rather than at the next scheduled reconcile.
             finished: operation => {
-              // A new archive can push older ones out of their stage's retention.
+              // A new archive can push older ones out of their stage's retention (the full
+              // sweep of tier folders is left to the scheduled run).
               if (
                 operation.state === 'succeeded' &&
                 operation.kind === 'archive'
               ) {
                 archives.service
-                  ?.applyPolicies()
+                  ?.applyPolicies(new Date(), { sweep: false })
                   .catch(error =>
                     deps.logger.warn(`Archive policies failed: ${error}`),
                   );

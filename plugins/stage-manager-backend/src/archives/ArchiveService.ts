@@ -27,7 +27,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { StageManagerConfig } from '../config/StageManagerConfig';
-import { ArchiveRecord } from '../database/ArchiveStore';
+import { ArchiveRecord, publicView } from '../database/ArchiveStore';
 import { StageManagerStore, Stores } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
 import {
@@ -47,11 +47,6 @@ const short = (id: string) => id.slice(0, 8);
 
 /** Scratch images older than this are left over from a dead operation. */
 const SCRATCH_MAX_AGE_MS = 24 * 3600_000;
-
-function publicView(record: ArchiveRecord): Archive {
-  const { settings: _settings, ...archive } = record;
-  return archive;
-}
 
 /**
  * Archives: archive a deployment, restore an archive into a stage or over the deployment it came
@@ -480,7 +475,16 @@ export class ArchiveService {
    * archives between tiers by age and last access, and collects unused chunks in every tier.
    * Busy archives are left for the next run.
    */
-  async applyPolicies(now = new Date()): Promise<{
+  async applyPolicies(
+    now = new Date(),
+    options: {
+      /**
+       * Also list every tier's files for orphans and the scratch folder for stale images (the
+       * scheduled run; after a single archive only the catalog is worth a look).
+       */
+      sweep?: boolean;
+    } = {},
+  ): Promise<{
     deleted: string[];
     moves: string[];
     collected: number;
@@ -552,13 +556,17 @@ export class ArchiveService {
     let orphans = 0;
     for (const tier of this.deps.chunks.tierNames()) {
       collected += (await this.deps.chunks.collect(tier)).chunks;
-      orphans += (await this.deps.chunks.sweepOrphans(tier)).files;
+      if (options.sweep !== false) {
+        orphans += (await this.deps.chunks.sweepOrphans(tier)).files;
+      }
     }
     // Scratch images of operations that died before their cleanup (a running one rewrites its
     // own within minutes).
     let scratchFiles = 0;
     const scratch = archives.scratchPath;
-    for (const name of await fs.readdir(scratch).catch(() => [])) {
+    const names =
+      options.sweep === false ? [] : await fs.readdir(scratch).catch(() => []);
+    for (const name of names) {
       const file = path.join(scratch, name);
       const stat = await fs.stat(file).catch(() => undefined);
       if (stat && now.getTime() - stat.mtimeMs > SCRATCH_MAX_AGE_MS) {

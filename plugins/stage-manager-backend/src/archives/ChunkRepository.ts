@@ -32,6 +32,30 @@ const PARALLEL_READS = 8;
 const READER_CACHE_CHUNKS = 32;
 const READ_AHEAD = 4;
 
+/** Bytes of chunk `i` of a disk (the last one may be short). */
+function chunkLength(disk: ArchiveDiskManifest, i: number): number {
+  return Math.min(
+    disk.chunkSizeBytes,
+    disk.virtualSizeBytes - i * disk.chunkSizeBytes,
+  );
+}
+
+/** Where a chunk is used, for error messages. */
+function chunkPlace(archiveId: string, disk: ArchiveDiskManifest, i: number) {
+  return `archive ${archiveId}, machine ${disk.machine}, disk ${disk.disk}, chunk ${i}`;
+}
+
+/** The distinct chunks of an archive's disks with their lengths. */
+function chunkLengths(disks: ArchiveDiskManifest[]): Map<string, number> {
+  const lengths = new Map<string, number>();
+  for (const d of disks) {
+    d.chunks.forEach((hash, i) => {
+      if (hash) lengths.set(hash, chunkLength(d, i));
+    });
+  }
+  return lengths;
+}
+
 /** The object key of a chunk's file of one generation. */
 export function chunkKey(hash: string, generation: number): string {
   return `chunks/${hash.slice(0, 2)}/${hash}.${generation}`;
@@ -328,18 +352,13 @@ export class ChunkRepository {
           const i = indexes[next++];
           const hash = disk.chunks[i]!;
           const offset = i * disk.chunkSizeBytes;
-          const length = Math.min(
-            disk.chunkSizeBytes,
-            disk.virtualSizeBytes - offset,
-          );
           try {
             const data = await this.readChunk(
               tier,
               states.get(hash),
               hash,
-              length,
-              () =>
-                `archive ${options.archiveId}, machine ${disk.machine}, disk ${disk.disk}, chunk ${i}`,
+              chunkLength(disk, i),
+              () => chunkPlace(options.archiveId, disk, i),
             );
             await handle.write(data, 0, data.length, offset);
           } catch (error) {
@@ -380,18 +399,10 @@ export class ChunkRepository {
       const cached = cache.get(i);
       if (cached) return cached;
       const hash = disk.chunks[i];
-      const length = Math.min(
-        disk.chunkSizeBytes,
-        disk.virtualSizeBytes - i * disk.chunkSizeBytes,
-      );
+      const length = chunkLength(disk, i);
       const loading = hash
-        ? this.readChunk(
-            tier,
-            states.get(hash),
-            hash,
-            length,
-            () =>
-              `archive ${options.archiveId}, machine ${disk.machine}, disk ${disk.disk}, chunk ${i}`,
+        ? this.readChunk(tier, states.get(hash), hash, length, () =>
+            chunkPlace(options.archiveId, disk, i),
           )
         : Promise.resolve(zeros.subarray(0, length));
       cache.set(i, loading);
@@ -438,7 +449,7 @@ export class ChunkRepository {
       string,
       Array<{ machine: string; disk: string; chunk: number }>
     >();
-    const lengths = new Map<string, number>();
+    const lengths = chunkLengths(options.disks);
     for (const d of options.disks) {
       d.chunks.forEach((hash, i) => {
         if (!hash) return;
@@ -446,10 +457,6 @@ export class ChunkRepository {
           ...(usedBy.get(hash) ?? []),
           { machine: d.machine, disk: d.disk, chunk: i },
         ]);
-        lengths.set(
-          hash,
-          Math.min(d.chunkSizeBytes, d.virtualSizeBytes - i * d.chunkSizeBytes),
-        );
       });
     }
     const hashes = [...usedBy.keys()];
@@ -505,20 +512,7 @@ export class ChunkRepository {
   }): Promise<{ addedBytes: number; chunks: number }> {
     const from = this.tier(options.from);
     const to = this.tier(options.to);
-    const lengths = new Map<string, number>();
-    for (const d of options.disks) {
-      d.chunks.forEach((hash, i) => {
-        if (hash) {
-          lengths.set(
-            hash,
-            Math.min(
-              d.chunkSizeBytes,
-              d.virtualSizeBytes - i * d.chunkSizeBytes,
-            ),
-          );
-        }
-      });
-    }
+    const lengths = chunkLengths(options.disks);
     const hashes = [...lengths.keys()];
     let addedBytes = 0;
     for (let start = 0; start < hashes.length; start += BATCH) {

@@ -237,7 +237,7 @@ function fromRow(row: Row, disks: DiskRow[]): ArchiveRecord {
 }
 
 /** The public view: settings stay in the backend. */
-function publicView(record: ArchiveRecord): Archive {
+export function publicView(record: ArchiveRecord): Archive {
   const { settings: _settings, ...archive } = record;
   return archive;
 }

@@ -50,6 +50,7 @@ const versionParams = z.object({
   id: z.string().uuid('must be a UUID'),
   version: z.coerce.number().int().min(1),
 });
+/** Bodies and queries that must be empty (or absent). */
 const emptyBody = z.object({}).strict();
 const entityParams = z.object({
   kind: z.string().min(1).max(63),
@@ -236,7 +237,7 @@ export async function createRouter(deps: {
   });
 
   router.get('/usage', async (req, res) => {
-    parseInput(z.object({}).strict(), req.query, 'query');
+    parseInput(emptyBody, req.query, 'query');
     const items = await deps.pools.usage(await httpAuth.credentials(req));
     res.json({ items, totalCount: items.length });
   });
@@ -424,13 +425,13 @@ export async function createRouter(deps: {
 
   router.post('/archives/:id/verify', async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'path');
-    parseInput(z.object({}).strict(), req.body ?? {}, 'body');
+    parseInput(emptyBody, req.body ?? {}, 'body');
     const credentials = await httpAuth.credentials(req);
     res.status(202).json(await deps.archives.verify(id, credentials));
   });
 
   router.get('/archive-tiers', async (req, res) => {
-    parseInput(z.object({}).strict(), req.query, 'query');
+    parseInput(emptyBody, req.query, 'query');
     res.json(await deps.archives.tiers(await httpAuth.credentials(req)));
   });
 
