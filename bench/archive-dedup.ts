@@ -7,8 +7,9 @@
  * written by `mke2fs -d`, no mount needed). Each round changes about `changePercent` % of the
  * disk (a new file of real program data, written with `debugfs`), puts it into the pool as the
  * machine's qcow2 disk, and then, alternating which goes first:
- *   - archives it the way the archive operation does: the driver's raw export, then the chunk
- *     store (1 MiB chunks, sha256, zstd level 3, deduplicated against every earlier round);
+ *   - archives it the way the archive operation does: the chunk store reads the disk over the
+ *     driver's NBD export (`qemu-nbd`, holes skipped) and stores it (1 MiB chunks, sha256, zstd
+ *     level 3, deduplicated against every earlier round);
  *   - exports it with `qemu-img convert -c -O qcow2 -o compression_type=zstd` (the driver's
  *     zstd export), keeping every export as a separate file.
  * After the rounds it restores the last round both ways into the pool (the driver's import
@@ -26,6 +27,7 @@ import knexFactory from 'knex';
 import { ChunkRepository } from '../plugins/stage-manager-backend/src/archives/ChunkRepository';
 import { serveNbd } from '../plugins/stage-manager-backend/src/archives/NbdExport';
 import { FileTierStorage } from '../plugins/stage-manager-backend/src/archives/TierStorage';
+import { withServedDisk } from '../plugins/stage-manager-backend/src/archives/servedDisk';
 import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
 import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
 import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
@@ -202,23 +204,11 @@ async function main() {
         createdBy: 'user:default/bench',
         createdAt: new Date().toISOString(),
       });
-      const archive = async () => {
-        const raw = path.join(scratch, `${round}.raw`);
-        await driver.exportDisk({
-          pool,
-          disk,
-          targetPath: raw,
-          format: 'raw',
-          compression: 'none',
-        });
-        const stored = await chunks.writeDisk({
-          archiveId,
-          tier: 'hot',
-          file: raw,
-        });
-        fs.rmSync(raw);
-        return stored;
-      };
+      // As the archive operation does: the chunker reads the disk over the driver's NBD export.
+      const archive = () =>
+        withServedDisk(driver, { pool, disk }, source =>
+          chunks.writeDisk({ archiveId, tier: 'hot', source }),
+        );
       const zstdExport = () =>
         driver.exportDisk({
           pool,

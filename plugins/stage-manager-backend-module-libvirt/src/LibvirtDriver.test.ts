@@ -2,6 +2,7 @@ import { ConflictError, InputError } from '@backstage/errors';
 import childProcess from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import {
@@ -662,6 +663,102 @@ describe('LibvirtDriver on real libvirt', () => {
       ]),
     ).not.toThrow();
     expect(await readMarker(imported.path)).toBe('export-marker');
+  });
+
+  it('serves a disk read-only over NBD with the ranges that may hold data, and stops the server on close', async () => {
+    const source = await driver.createDisk({
+      pool,
+      name: `${prefix}-nbd`,
+      sizeGiB: 1,
+      source: guest.baseImage,
+      mode: 'linked',
+      deploymentId,
+    });
+    await writeMarker(source.path, 'nbd-marker');
+    // And 1 MiB in the middle of the disk: data far from the guest's own.
+    childProcess.execFileSync('qemu-io', [
+      '-f',
+      'qcow2',
+      '-c',
+      'write -P 90 512M 1M',
+      source.path,
+    ]);
+    const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-nbd-test-'));
+    try {
+      const socketPath = path.join(socketDir, 'disk.sock');
+      const server = await timed('serveDisk', () =>
+        driver.serveDisk({ pool, disk: `${prefix}-nbd`, socketPath }),
+      );
+      expect(server.virtualSizeBytes).toBe(1024 ** 3);
+      expect(fs.statSync(socketPath).isSocket()).toBe(true);
+      // Ascending, disjoint ranges: the guest's few clusters at the start and the written MiB.
+      const MiB = 1024 * 1024;
+      const dataBytes = server.dataRanges.reduce((n, r) => n + r.length, 0);
+      expect(dataBytes).toBeGreaterThanOrEqual(MiB + 512);
+      expect(dataBytes).toBeLessThan(16 * MiB);
+      expect(server.dataRanges[0].offset).toBe(0);
+      expect(server.dataRanges).toContainEqual({
+        offset: 512 * MiB,
+        length: MiB,
+      });
+      const { dataRanges } = server;
+      expect(dataRanges.every(r => r.length > 0)).toBe(true);
+      const gaps = dataRanges
+        .slice(1)
+        .map(
+          (r, i) => r.offset - (dataRanges[i].offset + dataRanges[i].length),
+        );
+      expect(gaps.filter(g => g <= 0)).toEqual([]);
+      const last = dataRanges[dataRanges.length - 1];
+      expect(last.offset + last.length).toBeLessThanOrEqual(
+        server.virtualSizeBytes,
+      );
+      // qemu-img compare exits 0 only when the guest-visible contents are identical.
+      expect(() =>
+        childProcess.execFileSync('qemu-img', [
+          'compare',
+          '-q',
+          '-U',
+          '-f',
+          'qcow2',
+          '-F',
+          'raw',
+          source.path,
+          `nbd+unix:///?socket=${socketPath}`,
+        ]),
+      ).not.toThrow();
+      await server.close();
+      expect(fs.existsSync(socketPath)).toBe(false);
+
+      // Closed before any client came: the server is stopped, not left behind.
+      const unused = await driver.serveDisk({
+        pool,
+        disk: `${prefix}-nbd`,
+        socketPath,
+      });
+      await unused.close();
+      expect(fs.existsSync(socketPath)).toBe(false);
+      expect(
+        childProcess
+          .execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          .split('\n')
+          .filter(l => l.startsWith('qemu-nbd') && l.includes(socketPath)),
+      ).toEqual([]);
+
+      await expect(
+        driver.serveDisk({ pool, disk: `${prefix}-none`, socketPath }),
+      ).rejects.toThrow(/No disk/);
+      await expect(
+        driver.serveDisk({
+          pool,
+          disk: `${prefix}-nbd`,
+          socketPath: `${socketDir}/a,b.sock`,
+        }),
+      ).rejects.toThrow(/Invalid socket/);
+    } finally {
+      fs.rmSync(socketDir, { recursive: true, force: true });
+      await driver.deleteDisk({ pool, disk: `${prefix}-nbd` });
+    }
   });
 
   it('rejects injection attempts before running any command', async () => {

@@ -7,6 +7,7 @@ import {
   DefineMachineRequest,
   DiskExportInfo,
   DiskInfo,
+  DiskServer,
   DriverCapabilities,
   ExportDiskRequest,
   FenceInfo,
@@ -17,6 +18,7 @@ import {
   MachineInfo,
   PoolLocation,
   PoolStatus,
+  ServeDiskRequest,
   SnapshotInfo,
 } from '@internal/plugin-stage-manager-node';
 import { randomBytes } from 'node:crypto';
@@ -94,6 +96,7 @@ export class LibvirtDriver implements HypervisorDriver {
       consoles: ['vnc-websocket', 'serial'],
       diskExport: true,
       nbdImport: true,
+      nbdExport: true,
       fences: true,
     };
   }
@@ -149,6 +152,10 @@ export class LibvirtDriver implements HypervisorDriver {
 
   importDisk(request: ImportDiskRequest): Promise<DiskInfo> {
     return this.#disks.import(request);
+  }
+
+  serveDisk(request: ServeDiskRequest): Promise<DiskServer> {
+    return this.#disks.serve(request);
   }
 
   freezeMachineDisks(request: {

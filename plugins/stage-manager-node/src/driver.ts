@@ -53,6 +53,12 @@ export interface HypervisorDriver {
   /** Imports an exported image back into a pool as a new disk. */
   importDisk(request: ImportDiskRequest): Promise<DiskInfo>;
   /**
+   * Serves a disk's raw bytes read-only over NBD on a unix socket, for one client, until that
+   * client disconnects or the server is closed (drivers whose capabilities say `nbdExport`).
+   * Archives read disks this way instead of exporting a raw copy first.
+   */
+  serveDisk?(request: ServeDiskRequest): Promise<DiskServer>;
+  /**
    * Makes a machine's disks cloneable at this instant. The current content of each disk becomes
    * an immutable layer, and the machine goes on writing to a new overlay above it — live when the
    * machine is running (no restart), by redefinition when it is stopped. The layer keeps its owner
@@ -140,6 +146,8 @@ export interface DriverCapabilities {
   diskExport: boolean;
   /** Imports read `nbd+unix://` URLs (`ImportDiskRequest.sourceUrl`). */
   nbdImport?: boolean;
+  /** Serves disks over NBD (`serveDisk`). */
+  nbdExport?: boolean;
   fences: boolean;
 }
 
@@ -200,6 +208,30 @@ export interface ExportDiskRequest {
   format?: 'image' | 'raw';
   /** Compression of an `image` export. */
   compression: 'zstd' | 'none';
+}
+
+/** @public */
+export interface ServeDiskRequest {
+  pool: PoolLocation;
+  disk: string;
+  /** Absolute path of the unix socket to listen on (the caller's, removed by `close`). */
+  socketPath: string;
+}
+
+/** A byte range of a disk. @public */
+export interface DiskRange {
+  offset: number;
+  length: number;
+}
+
+/** A running read-only NBD export of a disk. @public */
+export interface DiskServer {
+  socketPath: string;
+  virtualSizeBytes: number;
+  /** Where the disk may hold data, ascending; every byte outside these ranges reads as zero. */
+  dataRanges: DiskRange[];
+  /** Stops the server (if its client has not already) and removes the socket. */
+  close(): Promise<void>;
 }
 
 /** @public */

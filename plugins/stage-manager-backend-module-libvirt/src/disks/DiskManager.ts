@@ -3,11 +3,15 @@ import {
   CreateDiskRequest,
   DiskExportInfo,
   DiskInfo,
+  DiskRange,
+  DiskServer,
   ExportDiskRequest,
   ImageInfo,
   ImportDiskRequest,
   PoolLocation,
+  ServeDiskRequest,
 } from '@internal/plugin-stage-manager-node';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runCommand } from '../exec/runCommand';
@@ -23,6 +27,29 @@ interface QemuImgInfo {
   'actual-size'?: number;
   'full-backing-filename'?: string;
   'backing-filename'?: string;
+}
+
+/** One extent of `qemu-img map --output=json`. */
+interface QemuImgMapEntry {
+  start: number;
+  length: number;
+  data: boolean;
+  zero: boolean;
+}
+
+/** The extents that may hold data (not known to read as zeros), adjacent ones merged. */
+export function dataRangesOf(map: QemuImgMapEntry[]): DiskRange[] {
+  const ranges: DiskRange[] = [];
+  for (const e of [...map].sort((a, b) => a.start - b.start)) {
+    if (!e.data || e.zero || e.length <= 0) continue;
+    const last = ranges[ranges.length - 1];
+    if (last && last.offset + last.length === e.start) {
+      last.length += e.length;
+    } else {
+      ranges.push({ offset: e.start, length: e.length });
+    }
+  }
+  return ranges;
 }
 
 /** Sidecar metadata of a disk: who owns it. qcow2 has no place for it. */
@@ -255,6 +282,76 @@ export class DiskManager {
     );
     await fs.rename(tmp, target);
     return { targetPath: target, bytes: (await fs.stat(target)).size };
+  }
+
+  /**
+   * Serves a disk read-only over NBD: `qemu-nbd` on the caller's socket, for one client (it
+   * exits when that client disconnects), sharing the image with a running machine the way
+   * `qemu-img -U` does. The ranges that may hold data come from `qemu-img map`.
+   */
+  async serve(request: ServeDiskRequest): Promise<DiskServer> {
+    const source = this.diskPath(request.pool, request.disk);
+    const socketPath = checkPath('socket', request.socketPath);
+    if (!(await exists(source))) {
+      throw new NotFoundError(
+        `No disk ${request.disk} in pool ${request.pool.name}`,
+      );
+    }
+    const [top] = await this.info(source);
+    const { stdout } = await runCommand(
+      ['qemu-img', 'map', '--output=json', '-U', '-f', top.format, source],
+      { timeoutMs: 10 * 60_000 },
+    );
+    const dataRanges = dataRangesOf(JSON.parse(stdout) as QemuImgMapEntry[]);
+    await fs.rm(socketPath, { force: true });
+    // checkPath rules out commas, so the path needs no escaping in the option string.
+    const child = spawn(
+      'qemu-nbd',
+      [
+        '--read-only',
+        `--socket=${socketPath}`,
+        '--image-opts',
+        `driver=${top.format},file.driver=file,file.filename=${source},read-only=on,force-share=on`,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LC_ALL: 'C' },
+      },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      stderr = (stderr + text).slice(-4096);
+    });
+    const exited = new Promise<void>(resolve => {
+      child.once('exit', () => resolve());
+      child.once('error', error => {
+        stderr ||= error.message;
+        resolve();
+      });
+    });
+    const running = () => child.exitCode === null && child.signalCode === null;
+    const close = async () => {
+      if (running()) child.kill('SIGTERM');
+      await exited;
+      await fs.rm(socketPath, { force: true });
+    };
+    const deadline = Date.now() + 30_000;
+    while (!(await exists(socketPath))) {
+      if (!running() || Date.now() > deadline) {
+        await close();
+        throw new Error(
+          `qemu-nbd did not serve ${source}: ${stderr.trim() || 'timed out'}`,
+        );
+      }
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    return {
+      socketPath,
+      virtualSizeBytes: top['virtual-size'],
+      dataRanges,
+      close,
+    };
   }
 
   async import(request: ImportDiskRequest): Promise<DiskInfo> {

@@ -306,6 +306,70 @@ describe('ChunkRepository', () => {
       expect(await readBack(chunks, dir, a, stored, 'cold')).toBe(sha(data));
     });
 
+    it('reads a disk source only where it may hold data, adjacent chunks at once, into the same manifest as the file', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const fromFile = await chunks.writeDisk({
+        archiveId: await newArchive(store),
+        tier: 'hot',
+        file,
+      });
+      const reads: Array<{ offset: number; length: number }> = [];
+      const fromSource = await chunks.writeDisk({
+        archiveId: await newArchive(store),
+        tier: 'hot',
+        source: {
+          sizeBytes: data.length,
+          read: async (buffer, offset) => {
+            reads.push({ offset, length: buffer.length });
+            data.copy(buffer, 0, offset, offset + buffer.length);
+          },
+          // The zero hole (chunks 8-15) is not data, except 10 bytes in chunk 9.
+          dataRanges: [
+            { offset: 0, length: 8 * CHUNK },
+            { offset: 9 * CHUNK + 100, length: 10 },
+            { offset: 16 * CHUNK, length: data.length - 16 * CHUNK },
+          ],
+        },
+      });
+      const { addedBytes: _a, ...expected } = fromFile;
+      expect(fromSource).toMatchObject(expected);
+      // Chunks 8 and 10-15 were never read; chunk 9 was, and turned out zero.
+      const readChunks = reads.flatMap(r =>
+        Array.from(
+          { length: Math.ceil(r.length / CHUNK) },
+          (_, k) => r.offset / CHUNK + k,
+        ),
+      );
+      expect(readChunks.sort((x, y) => x - y)).toEqual([
+        ...[0, 1, 2, 3, 4, 5, 6, 7],
+        9,
+        ...Array.from({ length: 17 }, (_, k) => 16 + k),
+      ]);
+      // One read per run of adjacent chunks within a batch of 16: 0-7, 9, 16-31, 32.
+      expect(reads).toHaveLength(4);
+    });
+
+    it('writes a chunk that recurs in a later batch of the same disk once', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      const twice = textBlock(CHUNK, 5);
+      const file = path.join(dir, 'recurring.raw');
+      fs.writeFileSync(
+        file,
+        Buffer.concat([twice, randomBytes(30 * CHUNK), twice]),
+      );
+      const stored = await chunks.writeDisk({
+        archiveId: await newArchive(store),
+        tier: 'hot',
+        file,
+      });
+      expect(stored.chunks[0]).toBe(stored.chunks[31]);
+      const files = filesBelow(path.join(dir, 'hot'));
+      expect(files).toHaveLength(31);
+      const onDisk = files.reduce((n, f) => n + fs.statSync(f).size, 0);
+      expect(stored.addedBytes).toBe(onDisk);
+    });
+
     it('serves a disk over NBD that qemu-img reads byte for byte, and names a damaged chunk when a read fails', async () => {
       const { store, chunks, dir } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');

@@ -18,6 +18,7 @@ import {
 } from '../lifecycle/steps';
 import { ChunkRepository } from './ChunkRepository';
 import { serveNbd } from './NbdExport';
+import { withServedDisk } from './servedDisk';
 
 /** The parameters every archive operation records. */
 interface ArchiveParams {
@@ -69,8 +70,8 @@ async function withScratch<T>(
 // Archive
 
 /**
- * Stores the frozen layers of every machine's disks: each is exported as a raw image, chunked,
- * hashed and stored into the archive's tier. Resumes after the last disk it recorded.
+ * Stores the frozen layers of every machine's disks: each is read (over the driver's NBD export,
+ * or from a raw image it exports), chunked, hashed and stored into the archive's tier. Resumes after the last disk it recorded.
  */
 const storeDisks: StepDefinition = {
   async run(ctx) {
@@ -80,27 +81,40 @@ const storeDisks: StepDefinition = {
     const layers = frozen(ctx.operation)?.layers;
     if (!layers) throw new Error('The disks were not frozen');
     const done = new Set((ctx.data.done as number[]) ?? []);
+    const nbdExport =
+      !!driver.serveDisk && !!(await driver.getCapabilities()).nbdExport;
     let addedBytes = (ctx.data.addedBytes as number) ?? 0;
     let position = 0;
     for (const m of deployment.machines) {
       for (const layer of layers[m.name] ?? []) {
         const p = position++;
         if (done.has(p)) continue;
-        const stored = await withScratch(ctx, String(p), async file => {
-          await driver.exportDisk({
-            pool,
-            disk: layer.layer,
-            targetPath: file,
-            format: 'raw',
-            compression: 'none',
-          });
-          return chunks.writeDisk({
-            archiveId,
-            tier: tier!,
-            file,
-            signal: ctx.signal,
-          });
-        });
+        // Drivers that serve disks over NBD are read directly, holes skipped; the others export
+        // a raw scratch image first.
+        const stored = nbdExport
+          ? await withServedDisk(driver, { pool, disk: layer.layer }, served =>
+              chunks.writeDisk({
+                archiveId,
+                tier: tier!,
+                source: served,
+                signal: ctx.signal,
+              }),
+            )
+          : await withScratch(ctx, String(p), async file => {
+              await driver.exportDisk({
+                pool,
+                disk: layer.layer,
+                targetPath: file,
+                format: 'raw',
+                compression: 'none',
+              });
+              return chunks.writeDisk({
+                archiveId,
+                tier: tier!,
+                file,
+                signal: ctx.signal,
+              });
+            });
         await ctx.store.archives.putDisk(archiveId, {
           position: p,
           machine: m.name,
