@@ -101,6 +101,16 @@ export interface Config {
     };
 
     /**
+     * Drift scans: how each stage copy matches its service's production deployment.
+     */
+    drift?: {
+      /** How often every stage copy is scanned (a global scheduled task). Default 1 hour. */
+      scanInterval?: string | HumanDuration;
+      /** Scans older than this are removed; each deployment keeps its latest. Default 90 days. */
+      historyMaxAge?: string | HumanDuration;
+    };
+
+    /**
      * Archives of deployments: chunked, deduplicated, zstd-compressed, in storage tiers.
      */
     archives?: {

@@ -34,6 +34,7 @@ import { ConfigurationService } from './services/ConfigurationService';
 import { DeploymentService } from './services/DeploymentService';
 import { PoolService } from './services/PoolService';
 import { ServiceDirectory } from './services/ServiceDirectory';
+import { DriftService } from './drift/DriftService';
 import { TemplateService } from './services/TemplateService';
 
 /**
@@ -223,6 +224,17 @@ export const stageManagerPlugin = createBackendPlugin({
           logger: deps.logger,
         });
         archives.service = archiveService;
+        const drift = new DriftService({
+          store,
+          config,
+          drivers,
+          services,
+          lifecycle,
+          authorizer: deploymentAuthorizer,
+          auditLog,
+          auth: deps.auth,
+          logger: deps.logger,
+        });
         const leases = new LeaseService({
           store,
           config,
@@ -293,6 +305,17 @@ export const stageManagerPlugin = createBackendPlugin({
           },
         });
 
+        await deps.scheduler.scheduleTask({
+          id: 'stage-manager-drift-scan',
+          scope: 'global',
+          frequency: { milliseconds: config.drift.scanIntervalMs },
+          timeout: { hours: 2 },
+          initialDelay: { minutes: 3 },
+          fn: async () => {
+            await drift.scanAll();
+          },
+        });
+
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -325,6 +348,7 @@ export const stageManagerPlugin = createBackendPlugin({
             approvals,
             leases,
             archives: archiveService,
+            drift,
             auditLog,
           }),
         );

@@ -148,6 +148,16 @@ export const deploymentConsolePermission = createPermission({
   resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
 });
 
+/**
+ * Scan a deployment for drift against production on demand (reading its drift reports needs
+ * only `stage-manager.deployment.read`). @public
+ */
+export const deploymentDriftScanPermission = createPermission({
+  name: 'stage-manager.deployment.drift.scan',
+  attributes: { action: 'read' },
+  resourceType: RESOURCE_TYPE_STAGE_MANAGER_DEPLOYMENT,
+});
+
 /** Every permission of the plugin, for registration. @public */
 export const stageManagerPermissions = [
   templateReadPermission,
@@ -171,4 +181,5 @@ export const stageManagerPermissions = [
   archiveDeletePermission,
   deploymentLeaseExtendPermission,
   deploymentConsolePermission,
+  deploymentDriftScanPermission,
 ];

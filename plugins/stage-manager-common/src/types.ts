@@ -553,3 +553,78 @@ export interface ArchiveVerification {
     usedBy: Array<{ machine: string; disk: string; chunk: number }>;
   }>;
 }
+
+/** The layers of a drift report, in the order the portal shows them. @public */
+export const DRIFT_LAYERS = [
+  'configuration',
+  'hypervisor',
+  'disks',
+  'divergence',
+] as const;
+
+/** @public */
+export type DriftLayerName = (typeof DRIFT_LAYERS)[number];
+
+/**
+ * A layer's verdict: `match` (identical to production), `drift` (differences listed), or
+ * `unknown` (could not be measured, with the reason in the summary; left out of the score).
+ *
+ * @public
+ */
+export type DriftVerdict = 'match' | 'drift' | 'unknown';
+
+/** One difference of a layer. @public */
+export interface DriftDifference {
+  /** What differs, e.g. `machine web: memoryMiB` or `machine db: disk root`. */
+  subject: string;
+  /** Production's value (or record), when it has one. */
+  production?: unknown;
+  /** The copy's value (or the hypervisor's, for out-of-band drift). */
+  copy?: unknown;
+  /** What it means, for people. */
+  note?: string;
+}
+
+/** How one disk of a copy matches its production counterpart. @public */
+export interface DiskDrift {
+  machine: string;
+  disk: string;
+  virtualSizeBytes: number;
+  chunkSizeBytes: number;
+  /** Chunks compared by hash (chunks that are zero in both are equal without reading). */
+  chunks: number;
+  differingChunks: number;
+  /** Bytes in differing chunks over the disk's virtual size, 0..1. */
+  fraction: number;
+  /** The changed regions (runs of differing chunks), largest first, at most 20. */
+  regions: Array<{ offset: number; length: number }>;
+}
+
+/** One layer of a drift report. @public */
+export interface DriftLayer {
+  layer: DriftLayerName;
+  verdict: DriftVerdict;
+  /** 0..100, 100 = identical to production; absent when `unknown`. */
+  score?: number;
+  summary: string;
+  differences: DriftDifference[];
+  /** The disks layer's per-disk results. */
+  disks?: DiskDrift[];
+}
+
+/** A scan of one deployment against its service's production deployment. @public */
+export interface DriftReport {
+  id: string;
+  deploymentId: string;
+  serviceRef: string;
+  stage: string;
+  /** The production deployment compared against; absent when production runs nothing. */
+  productionDeploymentId?: string;
+  /** Weighted mean of the measured layers' scores (see docs/drift.md), 0..100. */
+  score?: number;
+  layers: DriftLayer[];
+  trigger: 'schedule' | 'request';
+  requestedBy?: string;
+  scannedAt: string;
+  durationMs: number;
+}

@@ -4,6 +4,7 @@ import {
   DefineMachineRequest,
   DiskExportInfo,
   DiskInfo,
+  DiskServer,
   ExportDiskRequest,
   ImportDiskRequest,
   FenceInfo,
@@ -11,7 +12,9 @@ import {
   Inventory,
   MachineInfo,
   PoolLocation,
+  ServeDiskRequest,
 } from '@internal/plugin-stage-manager-node';
+import { serveNbd } from '../archives/NbdExport';
 
 import fs from 'node:fs';
 
@@ -57,8 +60,12 @@ export class FakeDriver implements HypervisorDriver {
     { wait: Promise<void>; reach: () => void }
   >();
 
-  constructor(id = 'fake') {
+  /** Whether the driver serves disks over NBD (`serveDisk`), like the libvirt driver. */
+  private readonly nbdExport: boolean;
+
+  constructor(id = 'fake', options: { nbdExport?: boolean } = {}) {
     this.id = id;
+    this.nbdExport = options.nbdExport ?? false;
   }
 
   failNext(method: keyof HypervisorDriver, error: Error, count = 1) {
@@ -104,6 +111,7 @@ export class FakeDriver implements HypervisorDriver {
       snapshots: false,
       consoles: [] as Array<'vnc-websocket' | 'serial'>,
       diskExport: false,
+      nbdExport: this.nbdExport,
       fences: true,
     };
   }
@@ -206,6 +214,29 @@ export class FakeDriver implements HypervisorDriver {
     data.write(`${disk.content}\n`, 'utf8');
     fs.writeFileSync(request.targetPath, data);
     return { targetPath: request.targetPath, bytes: data.length };
+  }
+
+  /**
+   * Serves a disk's raw bytes (as `exportDisk` writes them) over a real NBD socket, so readers
+   * of served disks run their real client against it.
+   */
+  async serveDisk(request: ServeDiskRequest): Promise<DiskServer> {
+    await this.enter('serveDisk', request.disk);
+    const disk = this.disks.get(this.key(request.pool.name, request.disk));
+    if (!disk) throw new NotFoundError(`No disk ${request.disk}`);
+    const data = Buffer.alloc(FAKE_DISK_BYTES);
+    data.write(`${disk.content}\n`, 'utf8');
+    const server = await serveNbd({
+      socketPath: request.socketPath,
+      sizeBytes: data.length,
+      read: async (offset, length) => data.subarray(offset, offset + length),
+    });
+    return {
+      socketPath: request.socketPath,
+      virtualSizeBytes: data.length,
+      dataRanges: [{ offset: 0, length: 64 * 1024 }],
+      close: () => server.close(),
+    };
   }
 
   /** Imports a raw file: its first line becomes the disk's content marker. */

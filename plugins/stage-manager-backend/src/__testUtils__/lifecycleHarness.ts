@@ -28,6 +28,7 @@ import {
   StageManagerStore,
 } from '../database/StageManagerStore';
 import { DriverRegistry } from '../drivers/DriverRegistry';
+import { DriftService } from '../drift/DriftService';
 import { ApprovalService } from '../lifecycle/ApprovalService';
 import { LeaseService } from '../lifecycle/LeaseService';
 import { LifecycleService } from '../lifecycle/LifecycleService';
@@ -154,6 +155,7 @@ export interface Harness {
   leases: LeaseService;
   reconciler: Reconciler;
   archives: ArchiveService;
+  drift: DriftService;
   chunks: ChunkRepository;
   /** Folder of the archive tiers (`hot`, `cold`) and scratch files; removed by the caller. */
   archiveRoot: string;
@@ -270,8 +272,20 @@ export async function createHarness(
       chunks,
       logger,
     });
+    const drift = new DriftService({
+      store,
+      config,
+      drivers,
+      services,
+      lifecycle,
+      authorizer,
+      auditLog,
+      auth: mockServices.auth(),
+      logger,
+    });
     const harness: Harness = {
       archives,
+      drift,
       chunks,
       archiveRoot,
       store,

@@ -120,6 +120,83 @@ export function chunksWithData(
   return i => marked[i] === 1;
 }
 
+/**
+ * Reads the chunks `start..start+BATCH` of a disk that may hold data into `buffer` (room for a
+ * batch), adjacent chunks in one request of up to MAX_READ_BYTES. Answers each chunk read.
+ */
+async function readChunkBatch(
+  source: DiskSource,
+  buffer: Buffer,
+  start: number,
+  chunkSize: number,
+  mayHoldData: (i: number) => boolean,
+): Promise<Array<{ i: number; data: Buffer }>> {
+  const size = source.sizeBytes;
+  const end = Math.min(Math.ceil(size / chunkSize), start + BATCH);
+  const wanted: number[] = [];
+  const reads: Array<Promise<void>> = [];
+  for (let i = start; i < end; i++) {
+    if (!mayHoldData(i)) continue;
+    wanted.push(i);
+    const runStart = i;
+    while (
+      i + 1 < end &&
+      mayHoldData(i + 1) &&
+      (i + 1 - runStart) * chunkSize < MAX_READ_BYTES
+    ) {
+      wanted.push(++i);
+    }
+    const from = runStart * chunkSize;
+    const to = Math.min(size, (i + 1) * chunkSize);
+    const at = (runStart - start) * chunkSize;
+    reads.push(source.read(buffer.subarray(at, at + to - from), from));
+  }
+  await Promise.all(reads);
+  return wanted.map(i => ({
+    i,
+    data: buffer.subarray(
+      (i - start) * chunkSize,
+      (i - start) * chunkSize + Math.min(chunkSize, size - i * chunkSize),
+    ),
+  }));
+}
+
+/**
+ * The chunk list of a disk as an archive would record it (sha256 per chunk, null for a zero
+ * chunk) without storing anything: what drift scans compare. Reads the next batch while it
+ * hashes one.
+ */
+export async function hashDisk(
+  source: DiskSource,
+  chunkSize: number,
+  signal?: AbortSignal,
+): Promise<Array<string | null>> {
+  const chunkCount = Math.ceil(source.sizeBytes / chunkSize);
+  const chunks: Array<string | null> = new Array(chunkCount).fill(null);
+  const mayHoldData = chunksWithData(source.dataRanges, chunkSize, chunkCount);
+  const zero = Buffer.alloc(chunkSize);
+  const buffers = [0, 1].map(() => Buffer.allocUnsafe(BATCH * chunkSize));
+  let reading = readChunkBatch(source, buffers[0], 0, chunkSize, mayHoldData);
+  for (let start = 0, k = 0; start < chunkCount; start += BATCH, k++) {
+    signal?.throwIfAborted();
+    const read = await reading;
+    if (start + BATCH < chunkCount) {
+      reading = readChunkBatch(
+        source,
+        buffers[(k + 1) % 2],
+        start + BATCH,
+        chunkSize,
+        mayHoldData,
+      );
+      reading.catch(() => undefined);
+    }
+    for (const { i, data } of read) {
+      if (!data.equals(zero.subarray(0, data.length))) chunks[i] = sha256(data);
+    }
+  }
+  return chunks;
+}
+
 /** What a disk became in a tier. */
 export interface StoredDisk {
   virtualSizeBytes: number;
@@ -225,36 +302,8 @@ export class ChunkRepository {
     );
     /** Chunks this disk already writes: a chunk seen again in a later batch is written once. */
     const scheduled = new Set<string>();
-    /** Reads the chunks of a batch that may hold data, adjacent ones in one request. */
-    const readBatch = async (start: number, buffer: Buffer) => {
-      const end = Math.min(chunkCount, start + BATCH);
-      const wanted: number[] = [];
-      const reads: Array<Promise<void>> = [];
-      for (let i = start; i < end; i++) {
-        if (!mayHoldData(i)) continue;
-        wanted.push(i);
-        const runStart = i;
-        while (
-          i + 1 < end &&
-          mayHoldData(i + 1) &&
-          (i + 1 - runStart) * chunkSize < MAX_READ_BYTES
-        ) {
-          wanted.push(++i);
-        }
-        const from = runStart * chunkSize;
-        const to = Math.min(size, (i + 1) * chunkSize);
-        const at = (runStart - start) * chunkSize;
-        reads.push(source.read(buffer.subarray(at, at + to - from), from));
-      }
-      await Promise.all(reads);
-      return wanted.map(i => ({
-        i,
-        data: buffer.subarray(
-          (i - start) * chunkSize,
-          (i - start) * chunkSize + Math.min(chunkSize, size - i * chunkSize),
-        ),
-      }));
-    };
+    const readBatch = (start: number, buffer: Buffer) =>
+      readChunkBatch(source, buffer, start, chunkSize, mayHoldData);
 
     /** Waits for the batch that last used a buffer set, then reads the next batch into it. */
     const nextBatch = async (start: number, set: number) => {

@@ -88,6 +88,14 @@ export interface ArchivesConfig {
   policyIntervalMs: number;
 }
 
+/** `stageManager.drift`. */
+export interface DriftConfig {
+  /** How often every stage copy is scanned against production. */
+  scanIntervalMs: number;
+  /** Scans older than this are removed (each deployment keeps its latest). */
+  historyMaxAgeMs: number;
+}
+
 /** The validated `stageManager` section of app-config. */
 export interface StageManagerConfig {
   defaultWorkflow: string;
@@ -104,6 +112,7 @@ export interface StageManagerConfig {
   /** How often a running operation's heartbeat is written. */
   operationHeartbeatMs: number;
   archives: ArchivesConfig;
+  drift: DriftConfig;
 }
 
 function durationMs(config: Config, key: string): number | undefined {
@@ -335,6 +344,10 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
     operationStaleMs,
     operationHeartbeatMs: Math.max(200, Math.floor(operationStaleMs / 6)),
     archives: readArchivesConfig(config?.getOptionalConfig('archives')),
+    drift: {
+      scanIntervalMs: duration('drift.scanInterval', 3600_000),
+      historyMaxAgeMs: duration('drift.historyMaxAge', 90 * 24 * 3600_000),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import {
   DatabaseConfigurationStore,
 } from './ConfigurationStore';
 import { DatabaseDeploymentStore, DeploymentStore } from './DeploymentStore';
+import { DatabaseDriftStore, DriftStore } from './DriftStore';
 import { DatabaseLeaseStore, LeaseStore } from './LeaseStore';
 import { applyDatabaseMigrations } from './migrations';
 import { DatabaseOperationStore, OperationStore } from './OperationStore';
@@ -22,6 +23,7 @@ export interface Stores {
   approvals: ApprovalStore;
   leases: LeaseStore;
   archives: ArchiveStore;
+  drift: DriftStore;
   audit: AuditStore;
 }
 
@@ -39,6 +41,7 @@ function storesOn(db: Knex | Knex.Transaction): Stores {
     approvals: DatabaseApprovalStore.create(db),
     leases: DatabaseLeaseStore.create(db),
     archives: DatabaseArchiveStore.create(db),
+    drift: DatabaseDriftStore.create(db),
     audit: DatabaseAuditStore.create(db),
   };
 }
@@ -51,6 +54,7 @@ export class DatabaseStageManagerStore implements StageManagerStore {
   readonly approvals: ApprovalStore;
   readonly leases: LeaseStore;
   readonly archives: ArchiveStore;
+  readonly drift: DriftStore;
   readonly audit: AuditStore;
 
   private constructor(private readonly db: Knex) {
@@ -62,6 +66,7 @@ export class DatabaseStageManagerStore implements StageManagerStore {
     this.approvals = stores.approvals;
     this.leases = stores.leases;
     this.archives = stores.archives;
+    this.drift = stores.drift;
     this.audit = stores.audit;
   }
 

@@ -30,6 +30,7 @@ import express, { ErrorRequestHandler } from 'express';
 import Router from 'express-promise-router';
 import { z } from 'zod';
 import { ArchiveService } from '../archives/ArchiveService';
+import { DriftService } from '../drift/DriftService';
 import { ApprovalService } from '../lifecycle/ApprovalService';
 import { LeaseService } from '../lifecycle/LeaseService';
 import { LifecycleService } from '../lifecycle/LifecycleService';
@@ -50,6 +51,8 @@ const versionParams = z.object({
   id: z.string().uuid('must be a UUID'),
   version: z.coerce.number().int().min(1),
 });
+/** Scans of a deployment's drift history that GET …/drift answers. */
+const DRIFT_HISTORY = 200;
 /** Bodies and queries that must be empty (or absent). */
 const emptyBody = z.object({}).strict();
 const entityParams = z.object({
@@ -82,6 +85,7 @@ export async function createRouter(deps: {
   approvals: ApprovalService;
   leases: LeaseService;
   archives: ArchiveService;
+  drift: DriftService;
   auditLog: AuditLog;
 }): Promise<express.Router> {
   const { httpAuth } = deps;
@@ -279,6 +283,30 @@ export async function createRouter(deps: {
   router.get('/deployments/:id', async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'path');
     res.json(await deps.deployments.get(id, await httpAuth.credentials(req)));
+  });
+
+  // Drift against production
+
+  router.get('/deployments/:id/drift', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    parseInput(emptyBody, req.query, 'query');
+    res.json(
+      await deps.drift.get(
+        id,
+        { historyLimit: DRIFT_HISTORY },
+        await httpAuth.credentials(req),
+      ),
+    );
+  });
+
+  router.post('/deployments/:id/drift/scans', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    parseInput(emptyBody, req.body ?? {}, 'body');
+    const { report } = await deps.drift.requestScan(
+      id,
+      await httpAuth.credentials(req),
+    );
+    res.status(201).json(await report);
   });
 
   // Lifecycle: every request is recorded as an operation and answered with 202.

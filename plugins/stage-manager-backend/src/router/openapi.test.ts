@@ -67,6 +67,12 @@ import {
   templateInputSchema,
   templatePatchSchema,
   UsageEntry,
+  DiskDrift,
+  DRIFT_LAYERS,
+  DriftDifference,
+  DriftLayer,
+  DriftReport,
+  DriftVerdict,
 } from '@internal/plugin-stage-manager-common';
 import express from 'express';
 import fs from 'node:fs';
@@ -75,6 +81,8 @@ import { isDeepStrictEqual } from 'node:util';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { DriftPoint } from '../database/DriftStore';
+import { DriftService } from '../drift/DriftService';
 import { OPERATIONS_CHANNEL } from '../lifecycle/operationSignal';
 import { createRouter } from './createRouter';
 
@@ -487,6 +495,7 @@ async function buildRouter(): Promise<express.Router> {
     approvals: stubService(),
     leases: stubService(),
     archives: stubService(),
+    drift: stubService(),
     auditLog: stubService(),
   } as any);
 }
@@ -977,6 +986,53 @@ const responseFields: Record<
     bases: 'required',
     totalAllocatedBytes: 'required',
   } satisfies Fields<PoolStorage>,
+  DriftStatus: {
+    latest: 'optional',
+    history: 'required',
+    scanning: 'required',
+  } satisfies Fields<Awaited<ReturnType<DriftService['get']>>>,
+  DriftPoint: {
+    scannedAt: 'required',
+    score: 'optional',
+    layers: 'required',
+  } satisfies Fields<DriftPoint>,
+  DriftReport: {
+    id: 'required',
+    deploymentId: 'required',
+    serviceRef: 'required',
+    stage: 'required',
+    productionDeploymentId: 'optional',
+    score: 'optional',
+    layers: 'required',
+    trigger: 'required',
+    requestedBy: 'optional',
+    scannedAt: 'required',
+    durationMs: 'required',
+  } satisfies Fields<DriftReport>,
+  DriftLayer: {
+    layer: 'required',
+    verdict: 'required',
+    score: 'optional',
+    summary: 'required',
+    differences: 'required',
+    disks: 'optional',
+  } satisfies Fields<DriftLayer>,
+  DriftDifference: {
+    subject: 'required',
+    production: 'optional',
+    copy: 'optional',
+    note: 'optional',
+  } satisfies Fields<DriftDifference>,
+  DiskDrift: {
+    machine: 'required',
+    disk: 'required',
+    virtualSizeBytes: 'required',
+    chunkSizeBytes: 'required',
+    chunks: 'required',
+    differingChunks: 'required',
+    fraction: 'required',
+    regions: 'required',
+  } satisfies Fields<DiskDrift>,
 };
 
 const operationStepStates: Record<OperationStepState, true> = {
@@ -997,7 +1053,32 @@ const approvalDecisions: Record<ApprovalVote['decision'], true> = {
 };
 
 /** Documented enums and the values the code knows. */
+const driftVerdicts: Record<DriftVerdict, true> = {
+  match: true,
+  drift: true,
+  unknown: true,
+};
+const driftTriggers: Record<DriftReport['trigger'], true> = {
+  schedule: true,
+  request: true,
+};
+
 const responseEnums: Array<[string, Json, readonly string[]]> = [
+  [
+    'DriftLayer.layer',
+    () => flatten(doc.components.schemas.DriftLayer).properties.layer,
+    DRIFT_LAYERS,
+  ],
+  [
+    'DriftLayer.verdict',
+    () => flatten(doc.components.schemas.DriftLayer).properties.verdict,
+    Object.keys(driftVerdicts),
+  ],
+  [
+    'DriftReport.trigger',
+    () => flatten(doc.components.schemas.DriftReport).properties.trigger,
+    Object.keys(driftTriggers),
+  ],
   [
     'Deployment.state',
     () => flatten(doc.components.schemas.Deployment).properties.state,
@@ -1289,6 +1370,7 @@ describe('openapi.yaml', () => {
           'POST /archives/{id}/restore',
           'POST /archives/{id}/move',
           'POST /archives/{id}/verify',
+          'POST /deployments/{id}/drift/scans',
         ].sort(),
       );
     });

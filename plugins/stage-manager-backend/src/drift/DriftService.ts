@@ -1,0 +1,545 @@
+import {
+  AuthService,
+  BackstageCredentials,
+  LoggerService,
+} from '@backstage/backend-plugin-api';
+import { ConflictError } from '@backstage/errors';
+import {
+  AuditEvent,
+  Deployment,
+  DiskDrift,
+  DriftDifference,
+  DriftLayer,
+  DriftReport,
+  deploymentDriftScanPermission,
+  StageManagerService,
+  Template,
+} from '@internal/plugin-stage-manager-common';
+import {
+  DeploymentResource,
+  HypervisorDriver,
+  Inventory,
+  PoolLocation,
+} from '@internal/plugin-stage-manager-node';
+import { randomUUID } from 'node:crypto';
+import { hashDisk } from '../archives/ChunkRepository';
+import { withServedDisk } from '../archives/servedDisk';
+import { StageManagerConfig } from '../config/StageManagerConfig';
+import { DriftPoint } from '../database/DriftStore';
+import { StageManagerStore } from '../database/StageManagerStore';
+import { nowIso } from '../database/util';
+import { DriverRegistry } from '../drivers/DriverRegistry';
+import { LifecycleService } from '../lifecycle/LifecycleService';
+import { machineName } from '../lifecycle/names';
+import { AuditLog, principalRef } from '../services/AuditLog';
+import { Authorizer } from '../services/Authorizer';
+import { ServiceDirectory } from '../services/ServiceDirectory';
+import { compareChunkLists } from './diskDrift';
+import {
+  configurationLayer,
+  disksLayer,
+  divergenceLayer,
+  effectiveMachines,
+  EffectiveMachine,
+  hypervisorLayer,
+  matchScore,
+  unknownLayer,
+} from './layers';
+
+/** A disk's chunk list, shared by the scans of one run (production is hashed once). */
+type ChunkList = { virtualSizeBytes: number; chunks: Array<string | null> };
+export type ChunkListCache = Map<string, Promise<ChunkList>>;
+
+/** Audit events read back for the divergence layer, at most. */
+const MAX_EVENTS = 2000;
+
+/** Where a deployment runs: its pool and driver, and what the hypervisor has of it. */
+interface Placed {
+  deployment: Deployment;
+  pool: PoolLocation;
+  driver: HypervisorDriver;
+  inventory: Inventory;
+  machines: EffectiveMachine[];
+}
+
+/**
+ * Drift: how each deployment of a non-production stage matches its service's production
+ * deployment, in four layers (configuration, hypervisor against records, disk content, elapsed
+ * divergence) and one match score; scans on a schedule and on demand, stored with history.
+ */
+export class DriftService {
+  /** Scans in progress in this backend, per deployment: a second request joins the first. */
+  private readonly running = new Map<string, Promise<DriftReport>>();
+
+  constructor(
+    private readonly deps: {
+      store: StageManagerStore;
+      config: StageManagerConfig;
+      drivers: DriverRegistry;
+      services: ServiceDirectory;
+      lifecycle: LifecycleService;
+      authorizer: Authorizer<DeploymentResource>;
+      auditLog: AuditLog;
+      auth: AuthService;
+      logger: LoggerService;
+    },
+  ) {}
+
+  /** The latest report of a deployment and its score history, newest first. */
+  async get(
+    deploymentId: string,
+    options: { historyLimit: number },
+    credentials: BackstageCredentials,
+  ): Promise<{
+    latest?: DriftReport;
+    history: DriftPoint[];
+    scanning: boolean;
+  }> {
+    const deployment = await this.deps.lifecycle.readable(
+      deploymentId,
+      credentials,
+    );
+    const latest = (await this.deps.store.drift.latest([deployment.id])).get(
+      deployment.id,
+    );
+    const history = await this.deps.store.drift.history(deployment.id, {
+      limit: options.historyLimit,
+    });
+    return { latest, history, scanning: this.running.has(deployment.id) };
+  }
+
+  /**
+   * Starts a scan of a deployment for a user (audited as `drift.scan`) and answers its promise;
+   * a scan already running for the deployment is joined instead.
+   */
+  async requestScan(
+    deploymentId: string,
+    credentials: BackstageCredentials,
+  ): Promise<{ report: Promise<DriftReport> }> {
+    const deployment = await this.deps.lifecycle.readable(
+      deploymentId,
+      credentials,
+    );
+    await this.deps.authorizer.resource(
+      deploymentDriftScanPermission,
+      deployment,
+      credentials,
+    );
+    const service = await this.deps.lifecycle.service(
+      deployment.serviceRef,
+      credentials,
+    );
+    this.checkScannable(deployment, service);
+    const existing = this.running.get(deployment.id);
+    if (existing) return { report: existing };
+    const report = this.track(deployment.id, async () => {
+      const measured = await this.measure(deployment, service, {
+        trigger: 'request',
+        requestedBy: principalRef(credentials),
+        cache: new Map(),
+      });
+      return this.deps.auditLog.mutate(
+        { credentials, action: 'drift.scan', targetKind: 'deployment' },
+        async stores => {
+          await stores.drift.insert(measured);
+          return {
+            result: measured,
+            targetId: deployment.id,
+            serviceRef: deployment.serviceRef,
+            after: {
+              reportId: measured.id,
+              score: measured.score,
+              verdicts: Object.fromEntries(
+                measured.layers.map(l => [l.layer, l.verdict]),
+              ),
+            },
+          };
+        },
+      );
+    });
+    report.catch(error =>
+      this.deps.logger.warn(
+        `Drift scan of deployment ${deployment.id} failed: ${error}`,
+      ),
+    );
+    return { report };
+  }
+
+  /**
+   * The scheduled scan: every running or stopped deployment outside production (and every
+   * non-primary one in production) of every service, production's disks hashed once per run.
+   * A deployment that fails to scan is logged and skipped.
+   */
+  async scanAll(): Promise<{
+    scanned: number;
+    failed: number;
+    reports: DriftReport[];
+  }> {
+    const credentials = await this.deps.auth.getOwnServiceCredentials();
+    const cache: ChunkListCache = new Map();
+    const services = new Map<string, StageManagerService | undefined>();
+    const reports: DriftReport[] = [];
+    let failed = 0;
+    for (let offset = 0; ; offset += 200) {
+      const page = await this.deps.store.deployments.list({
+        live: true,
+        page: { limit: 200, offset },
+      });
+      for (const deployment of page.items) {
+        if (!['running', 'stopped'].includes(deployment.state)) continue;
+        if (!services.has(deployment.serviceRef)) {
+          services.set(
+            deployment.serviceRef,
+            await this.deps.services
+              .get(deployment.serviceRef, credentials)
+              .then(s => (s.problems.length ? undefined : s))
+              .catch(() => undefined),
+          );
+        }
+        const service = services.get(deployment.serviceRef);
+        if (!service || !this.scannable(deployment, service)) continue;
+        if (this.running.has(deployment.id)) continue;
+        try {
+          const report = await this.track(deployment.id, async () => {
+            const r = await this.measure(deployment, service, {
+              trigger: 'schedule',
+              cache,
+            });
+            await this.deps.store.drift.insert(r);
+            return r;
+          });
+          reports.push(report);
+        } catch (error) {
+          failed++;
+          this.deps.logger.warn(
+            `Drift scan of deployment ${deployment.id} failed: ${error}`,
+          );
+        }
+      }
+      if (offset + page.items.length >= page.totalCount) break;
+    }
+    const pruned = await this.deps.store.drift.prune(
+      new Date(
+        Date.now() - this.deps.config.drift.historyMaxAgeMs,
+      ).toISOString(),
+    );
+    this.deps.logger.info(
+      `Drift scan: ${reports.length} deployments scanned, ${failed} failed, ${pruned} old scans removed`,
+    );
+    return { scanned: reports.length, failed, reports };
+  }
+
+  private async track<T extends DriftReport>(
+    deploymentId: string,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    const promise = fn();
+    this.running.set(deploymentId, promise);
+    try {
+      return await promise;
+    } finally {
+      if (this.running.get(deploymentId) === promise) {
+        this.running.delete(deploymentId);
+      }
+    }
+  }
+
+  private productionStage(service: StageManagerService) {
+    return service.stages[service.stages.length - 1];
+  }
+
+  private scannable(deployment: Deployment, service: StageManagerService) {
+    const production = this.productionStage(service);
+    return (
+      !!production &&
+      !(deployment.stage === production.name && deployment.role === 'primary')
+    );
+  }
+
+  private checkScannable(deployment: Deployment, service: StageManagerService) {
+    if (!this.productionStage(service)) {
+      throw new ConflictError(`${service.entityRef} has no stages`);
+    }
+    if (!this.scannable(deployment, service)) {
+      throw new ConflictError(
+        `Deployment ${deployment.id} is production's primary deployment: drift is measured against it`,
+      );
+    }
+    if (!['running', 'stopped'].includes(deployment.state)) {
+      throw new ConflictError(
+        `Deployment ${deployment.id} is ${deployment.state}: only running or stopped deployments are scanned`,
+      );
+    }
+  }
+
+  /** Measures every layer of one deployment against production. Stores nothing. */
+  async measure(
+    deployment: Deployment,
+    service: StageManagerService,
+    meta: {
+      trigger: 'schedule' | 'request';
+      requestedBy?: string;
+      cache: ChunkListCache;
+    },
+  ): Promise<DriftReport> {
+    const started = Date.now();
+    const productionStage = this.productionStage(service)!;
+    const production = await this.deps.store.deployments.findPrimary(
+      service.entityRef,
+      productionStage.name,
+    );
+    const base = {
+      id: randomUUID(),
+      deploymentId: deployment.id,
+      serviceRef: deployment.serviceRef,
+      stage: deployment.stage,
+      trigger: meta.trigger,
+      requestedBy: meta.requestedBy,
+    };
+    if (!production) {
+      const reason = `Production (${productionStage.name}) runs no deployment to compare with`;
+      const layers = (
+        ['configuration', 'hypervisor', 'disks', 'divergence'] as const
+      ).map(l => unknownLayer(l, reason));
+      return {
+        ...base,
+        layers,
+        score: undefined,
+        scannedAt: nowIso(),
+        durationMs: Date.now() - started,
+      };
+    }
+
+    const templates = new Map<string, Template>();
+    const copy = await this.place(deployment, templates);
+    const prod = await this.place(production, templates);
+
+    const layers: DriftLayer[] = [];
+    layers.push(
+      configurationLayer({
+        production,
+        copy: deployment,
+        productionMachines: prod.machines,
+        copyMachines: copy.machines,
+      }),
+    );
+    layers.push(
+      'error' in copy.inventoryState || 'error' in prod.inventoryState
+        ? unknownLayer(
+            'hypervisor',
+            `The hypervisor could not be asked: ${
+              (copy.inventoryState as { error?: string }).error ??
+              (prod.inventoryState as { error?: string }).error
+            }`,
+          )
+        : hypervisorLayer([
+            {
+              label: 'copy',
+              expected: { deployment, machines: copy.machines },
+              inventory: copy.inventory,
+            },
+            {
+              label: 'production',
+              expected: { deployment: production, machines: prod.machines },
+              inventory: prod.inventory,
+            },
+          ]),
+    );
+    layers.push(await this.diskLayer(copy, prod, meta.cache));
+    layers.push(
+      await this.divergence(deployment, production, productionStage.name),
+    );
+    return {
+      ...base,
+      productionDeploymentId: production.id,
+      layers,
+      score: matchScore(layers),
+      scannedAt: nowIso(),
+      durationMs: Date.now() - started,
+    };
+  }
+
+  private async place(
+    deployment: Deployment,
+    templates: Map<string, Template>,
+  ): Promise<Placed & { inventoryState: { ok: true } | { error: string } }> {
+    const version = await this.deps.store.configurations.getVersion(
+      deployment.configurationId,
+      deployment.configurationVersion,
+    );
+    for (const m of version?.machines ?? []) {
+      if (!templates.has(m.template)) {
+        const t = await this.deps.store.templates.get(m.template);
+        if (t) templates.set(m.template, t);
+      }
+    }
+    const machines = effectiveMachines(version?.machines ?? [], templates);
+    const poolConfig = this.deps.config.pools.get(deployment.pool);
+    const driver = poolConfig && this.deps.drivers.get(poolConfig.driver);
+    const pool = {
+      name: deployment.pool,
+      location: poolConfig?.location ?? {},
+    };
+    if (!driver) {
+      return {
+        deployment,
+        pool,
+        driver: undefined as unknown as HypervisorDriver,
+        inventory: { machines: [], disks: [], fences: [] },
+        machines,
+        inventoryState: {
+          error: `pool '${deployment.pool}' has no installed driver`,
+        },
+      };
+    }
+    try {
+      const inventory = await driver.listInventory({
+        deploymentId: deployment.id,
+      });
+      return {
+        deployment,
+        pool,
+        driver,
+        inventory,
+        machines,
+        inventoryState: { ok: true },
+      };
+    } catch (error) {
+      return {
+        deployment,
+        pool,
+        driver,
+        inventory: { machines: [], disks: [], fences: [] },
+        machines,
+        inventoryState: { error: String(error) },
+      };
+    }
+  }
+
+  /** The pool disk names of a machine's disks, in device order. */
+  private machineDisks(placed: Placed, machine: string) {
+    const m = placed.deployment.machines.find(x => x.name === machine);
+    const name = m?.driverRef ?? machineName(placed.deployment.id, machine);
+    const real = placed.inventory.machines.find(x => x.name === name);
+    return (real?.disks ?? []).map(d => ({
+      device: d.name,
+      path: d.path,
+      disk: placed.inventory.disks.find(x => x.path === d.path),
+    }));
+  }
+
+  private async chunkList(
+    placed: Placed,
+    disk: { name: string; path: string },
+    cache: ChunkListCache,
+  ): Promise<ChunkList> {
+    const key = `${placed.driver.id}:${disk.path}`;
+    let list = cache.get(key);
+    if (!list) {
+      list = withServedDisk(
+        placed.driver,
+        { pool: placed.pool, disk: disk.name },
+        async source => ({
+          virtualSizeBytes: source.sizeBytes,
+          chunks: await hashDisk(
+            source,
+            this.deps.config.archives.chunkSizeBytes,
+          ),
+        }),
+      );
+      cache.set(key, list);
+    }
+    return list;
+  }
+
+  /** Layer 3: every disk of every machine both have, compared by chunk hashes. */
+  private async diskLayer(
+    copy: Placed & { inventoryState: { ok: true } | { error: string } },
+    prod: Placed & { inventoryState: { ok: true } | { error: string } },
+    cache: ChunkListCache,
+  ): Promise<DriftLayer> {
+    if ('error' in copy.inventoryState || 'error' in prod.inventoryState) {
+      return unknownLayer('disks', 'The hypervisor could not be asked');
+    }
+    for (const side of [copy, prod]) {
+      const caps = await side.driver.getCapabilities();
+      if (!caps.nbdExport || !side.driver.serveDisk) {
+        return unknownLayer(
+          'disks',
+          `Driver '${side.driver.id}' cannot read disks for comparison`,
+        );
+      }
+    }
+    const disks: DiskDrift[] = [];
+    const unmatched: DriftDifference[] = [];
+    const names = new Set(copy.deployment.machines.map(m => m.name));
+    for (const machine of names) {
+      if (!prod.deployment.machines.some(m => m.name === machine)) continue;
+      const mine = this.machineDisks(copy, machine);
+      const theirs = this.machineDisks(prod, machine);
+      for (let i = 0; i < Math.max(mine.length, theirs.length); i++) {
+        const c = mine[i];
+        const p = theirs[i];
+        const label = c?.device ?? p?.device ?? String(i);
+        if (!c?.disk || !p?.disk) {
+          unmatched.push({
+            subject: `machine ${machine}: disk ${label}`,
+            production: p?.path,
+            copy: c?.path,
+            note:
+              !c || !p
+                ? `attached only in ${c ? 'the copy' : 'production'}`
+                : 'not a disk of its pool',
+          });
+          continue;
+        }
+        const [pl, cl] = await Promise.all([
+          this.chunkList(prod, p.disk, cache),
+          this.chunkList(copy, c.disk, cache),
+        ]);
+        disks.push(
+          compareChunkLists({
+            machine,
+            disk: label,
+            chunkSizeBytes: this.deps.config.archives.chunkSizeBytes,
+            production: pl,
+            copy: cl,
+          }),
+        );
+      }
+    }
+    return disksLayer(disks, unmatched);
+  }
+
+  /** Layer 4: since when the copy diverges, and what production did since. */
+  private async divergence(
+    copy: Deployment,
+    production: Deployment,
+    productionStage: string,
+  ): Promise<DriftLayer> {
+    const source = copy.clonedFrom
+      ? await this.deps.store.deployments.get(copy.clonedFrom)
+      : undefined;
+    const takenAt = copy.createdAt;
+    const events: AuditEvent[] = [];
+    for (let offset = 0; offset < MAX_EVENTS; offset += 200) {
+      const page = await this.deps.store.audit.list({
+        page: { limit: 200, offset },
+        serviceRef: copy.serviceRef,
+      });
+      events.push(...page.items);
+      const oldest = page.items[page.items.length - 1];
+      if (!oldest || oldest.at < takenAt || offset + 200 >= page.totalCount) {
+        break;
+      }
+    }
+    return divergenceLayer({
+      takenAt,
+      takenFromProduction: source?.stage === productionStage,
+      now: new Date(),
+      productionStage,
+      productionConfigurationId: production.configurationId,
+      events,
+    });
+  }
+}
