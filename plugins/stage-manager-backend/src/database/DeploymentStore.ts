@@ -52,6 +52,20 @@ export interface DeploymentStore {
     name: string,
     patch: { driverRef?: string; state?: string },
   ): Promise<void>;
+  /**
+   * Rebuilds a deployment's record from another configuration version and machine list (a
+   * refresh from production, or its rollback); machines get no driver handle until defined.
+   */
+  replaceMachines(
+    id: string,
+    next: {
+      configurationId: string;
+      configurationVersion: number;
+      clonedFrom?: string;
+      machines: DeploymentMachine[];
+      now: string;
+    },
+  ): Promise<void>;
   /** The primary deployment of a stage (not undeployed), if any. */
   findPrimary(
     serviceRef: string,
@@ -293,6 +307,42 @@ export class DatabaseDeploymentStore implements DeploymentStore {
     if (updated === 0) {
       throw new NotFoundError(
         `No machine '${name}' in deployment '${deploymentId}'`,
+      );
+    }
+  }
+
+  async replaceMachines(
+    id: string,
+    next: {
+      configurationId: string;
+      configurationVersion: number;
+      clonedFrom?: string;
+      machines: DeploymentMachine[];
+      now: string;
+    },
+  ) {
+    const updated = await this.db('deployments')
+      .where({ id })
+      .update({
+        configuration_id: next.configurationId,
+        configuration_version: next.configurationVersion,
+        cloned_from: next.clonedFrom ?? null,
+        updated_at: next.now,
+      });
+    if (updated === 0) throw new NotFoundError(`No deployment '${id}'`);
+    await this.db('deployment_machines').where({ deployment_id: id }).delete();
+    if (next.machines.length) {
+      await this.db('deployment_machines').insert(
+        next.machines.map(m => ({
+          deployment_id: id,
+          name: m.name,
+          template: m.template,
+          vcpus: m.vcpus,
+          memory_mib: m.memoryMiB,
+          disk_gib: m.diskGiB,
+          driver_ref: m.driverRef ?? null,
+          state: m.state ?? null,
+        })),
       );
     }
   }

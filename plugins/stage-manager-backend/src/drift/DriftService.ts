@@ -511,7 +511,10 @@ export class DriftService {
     return disksLayer(disks, unmatched);
   }
 
-  /** Layer 4: since when the copy diverges, and what production did since. */
+  /**
+   * Layer 4: since when the copy diverges (its creation, or its last refresh from production),
+   * and what production did since.
+   */
   private async divergence(
     copy: Deployment,
     production: Deployment,
@@ -533,8 +536,17 @@ export class DriftService {
         break;
       }
     }
+    // A refresh from production takes the copy again.
+    const refreshed = events.find(
+      e =>
+        e.action === 'operation.succeeded' &&
+        (e.after as { kind?: string; targetDeploymentId?: string })?.kind ===
+          'refresh' &&
+        (e.after as { targetDeploymentId?: string }).targetDeploymentId ===
+          copy.id,
+    );
     return divergenceLayer({
-      takenAt,
+      takenAt: refreshed && refreshed.at > takenAt ? refreshed.at : takenAt,
       takenFromProduction: source?.stage === productionStage,
       now: new Date(),
       productionStage,

@@ -200,6 +200,131 @@ export class LifecycleService {
     });
   }
 
+  /**
+   * Refresh from production: re-clones a copy in place from its service's current production
+   * deployment (production's configuration version, machines and identities, linked clones of
+   * its disks frozen live), keeping the copy's id, fence and lease. The copy ends running if it
+   * was running, stopped otherwise.
+   */
+  async refresh(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<Operation> {
+    const copy = await this.readable(id, credentials);
+    const service = await this.service(copy.serviceRef, credentials);
+    const productionStage = service.stages[service.stages.length - 1];
+    const production = productionStage
+      ? await this.deps.store.deployments.findPrimary(
+          service.entityRef,
+          productionStage.name,
+        )
+      : undefined;
+    if (!production) {
+      throw new ConflictError(
+        `Production of ${service.entityRef} runs no deployment to refresh from`,
+      );
+    }
+    if (production.id === copy.id) {
+      throw new ConflictError(
+        `Deployment ${copy.id} is production's primary deployment: there is nothing to refresh it from`,
+      );
+    }
+    const { stage } = await this.sourceAndTarget(
+      production.id,
+      copy.stage,
+      deploymentClonePermission,
+      credentials,
+    );
+    const pool = this.pool(stage);
+    const sourcePool = this.deps.config.pools.get(production.pool);
+    if (sourcePool && sourcePool.driver !== pool.driver) {
+      throw new ConflictError(
+        `Production runs on driver '${sourcePool.driver}' and deployment ${copy.id} on '${pool.driver}': refreshing across drivers needs an archive and restore`,
+      );
+    }
+    const mode = copy.pool === production.pool ? 'linked' : 'full';
+    const orders = await this.startOrders(production);
+    return this.request(credentials, {
+      kind: 'refresh',
+      service,
+      source: production,
+      targetStage: stage,
+      targetDeploymentId: copy.id,
+      pool: copy.pool,
+      build: async stores => {
+        const current = await stores.deployments.get(copy.id);
+        const source = await stores.deployments.get(production.id);
+        for (const d of [current, source]) {
+          if (!d || !['running', 'stopped'].includes(d.state)) {
+            throw new ConflictError(
+              `Deployment ${d?.id} is ${d?.state}: only running or stopped deployments take part in a refresh`,
+            );
+          }
+        }
+        // Room for production's machines beside everything else on the copy's pool.
+        const others = sum(current!.machines);
+        const needed = sum(source!.machines);
+        await this.checkCapacity(stores, pool, [
+          {
+            name: 'refresh',
+            template: '',
+            vcpus: Math.max(0, needed.vcpus - others.vcpus),
+            memoryMiB: Math.max(0, needed.memoryMiB - others.memoryMiB),
+            diskGiB: Math.max(0, needed.diskGiB - others.diskGiB),
+          },
+        ]);
+        const state = current!.state as 'running' | 'stopped';
+        return {
+          locks: [`deployment:${copy.id}`],
+          guards: [`clone-source:${production.id}`],
+          params: {
+            mode,
+            fromStage: production.stage,
+            previous: {
+              configurationId: current!.configurationId,
+              configurationVersion: current!.configurationVersion,
+              clonedFrom: current!.clonedFrom,
+              machines: current!.machines,
+              state,
+            },
+          },
+          steps: [
+            step(
+              'freeze-source',
+              `Freeze the disks of ${
+                production.stage
+              } deployment ${production.id.slice(0, 8)}`,
+            ),
+            step('detach-machines', 'Stop and remove the copy’s machines'),
+            step(
+              'adopt-source',
+              `Take production's configuration v${
+                source!.configurationVersion
+              }`,
+            ),
+            step(
+              'create-disks',
+              `${
+                mode === 'full' ? 'Full' : 'Linked'
+              } copies of the frozen disks on pool ${pool.name}`,
+            ),
+            step(
+              'define-machines',
+              'Define machines with production’s identity',
+            ),
+            ...(state === 'running'
+              ? startSteps(source!.machines, orders)
+              : []),
+            step(
+              'finish-refresh',
+              'Remove the old disks and keep fence and lease',
+            ),
+          ],
+        };
+      },
+    });
+  }
+
   async promote(
     sourceId: string,
     input: z.output<typeof moveInputSchema>,

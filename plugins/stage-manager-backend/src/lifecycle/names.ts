@@ -34,5 +34,19 @@ export function diskName(
   return fit(`sm-${short(deploymentId)}-${machine}-${disk}`);
 }
 
+/**
+ * Disks a refresh from production creates get names of their own (the copy's old disks exist
+ * until the refresh commits).
+ */
+export function refreshDiskName(
+  operationId: string,
+  deploymentId: string,
+  machine: string,
+  disk: string,
+): string {
+  const tag = operationId.replace(/-/g, '').slice(0, 6);
+  return diskName(deploymentId, machine, `${disk}-r${tag}`);
+}
+
 /** The subnet of every fence: clones keep their source's addresses in their own fence. */
 export const FENCE_SUBNET = '10.80.0.0/24';

@@ -17,7 +17,13 @@ import { nowIso } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
 import type { ChunkRepository } from '../archives/ChunkRepository';
 import { LeasePolicy } from './leasePolicy';
-import { diskName, fenceName, FENCE_SUBNET, machineName } from './names';
+import {
+  diskName,
+  fenceName,
+  FENCE_SUBNET,
+  machineName,
+  refreshDiskName,
+} from './names';
 
 /** What a step gets to do its work. */
 export interface StepContext {
@@ -246,7 +252,15 @@ const createDisks: StepDefinition = {
         for (const l of layers[m.name] ?? []) {
           const info = await driver.createDisk({
             pool,
-            name: diskName(deployment.id, m.name, l.disk),
+            name:
+              ctx.operation.kind === 'refresh'
+                ? refreshDiskName(
+                    ctx.operation.id,
+                    deployment.id,
+                    m.name,
+                    l.disk,
+                  )
+                : diskName(deployment.id, m.name, l.disk),
             sizeGiB: 1,
             source: l.path,
             mode,

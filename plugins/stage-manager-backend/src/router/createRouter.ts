@@ -340,6 +340,13 @@ export async function createRouter(deps: {
     res.status(202).json(await deps.lifecycle.swap(id, input, credentials));
   });
 
+  router.post('/deployments/:id/refresh', async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'path');
+    parseInput(emptyBody, req.body ?? {}, 'body');
+    const credentials = await httpAuth.credentials(req);
+    res.status(202).json(await deps.lifecycle.refresh(id, credentials));
+  });
+
   for (const kind of ['start', 'stop'] as const) {
     router.post(`/deployments/:id/${kind}`, async (req, res) => {
       const { id } = parseInput(idParams, req.params, 'path');

@@ -1149,6 +1149,7 @@ const SUCCESS_BY_ROUTE: Record<string, string> = {
   'POST /deployments/{id}/swap': '202',
   'POST /deployments/{id}/start': '202',
   'POST /deployments/{id}/stop': '202',
+  'POST /deployments/{id}/refresh': '202',
   'DELETE /deployments/{id}': '202',
   'POST /deployments/{id}/lease': '200',
   'POST /approvals/{id}/approve': '200',
@@ -1371,6 +1372,7 @@ describe('openapi.yaml', () => {
           'POST /archives/{id}/move',
           'POST /archives/{id}/verify',
           'POST /deployments/{id}/drift/scans',
+          'POST /deployments/{id}/refresh',
         ].sort(),
       );
     });
