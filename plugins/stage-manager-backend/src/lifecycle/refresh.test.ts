@@ -42,6 +42,15 @@ async function inProduction(h: Harness): Promise<Deployment> {
   return (await h.store.deployments.get(requested.targetDeploymentId!))!;
 }
 
+/** Gives each machine's current disk a content marker (what the guest would read). */
+function mark(h: Harness, deployment: Deployment, prefix: string) {
+  const byPath = new Map([...h.driver.disks.values()].map(d => [d.path, d]));
+  for (const m of deployment.machines) {
+    const path = h.driver.machines.get(m.driverRef!)!.disks[0].path;
+    byPath.get(path)!.content = `${prefix}-${m.name}`;
+  }
+}
+
 /** Each machine's current disk content marker, by machine name. */
 function markers(h: Harness, deployment: Deployment) {
   return Object.fromEntries(
@@ -79,12 +88,7 @@ describe('refresh from production', () => {
       ))!;
       const lease = await h.store.leases.get(copy.id);
       expect(lease).toBeDefined();
-      for (const m of copy.machines) {
-        const disk = [...h.driver.disks.values()].find(
-          d => d.path === h.driver.machines.get(m.driverRef!)!.disks[0].path,
-        )!;
-        disk.content = `patched-${m.name}`;
-      }
+      mark(h, copy, 'patched');
       h.driver.machines.get(copy.machines[0].driverRef!)!.memoryMiB = 2048;
       const oldDisks = h.driver
         .objects()
@@ -206,12 +210,7 @@ describe('refresh from production', () => {
           )
         ).targetDeploymentId!,
       );
-      for (const m of copy!.machines) {
-        const disk = [...h.driver.disks.values()].find(
-          d => d.path === h.driver.machines.get(m.driverRef!)!.disks[0].path,
-        )!;
-        disk.content = `kept-${m.name}`;
-      }
+      mark(h, copy!, 'kept');
       const before = h.driver.objects();
       h.driver.failNext('startMachine', new Error('no room on the host'));
 
