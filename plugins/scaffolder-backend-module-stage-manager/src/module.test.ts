@@ -25,6 +25,7 @@ describe('scaffolderModuleStageManager', () => {
       'stage-manager:lease:extend',
       'stage-manager:archive',
       'stage-manager:restore',
+      'stage-manager:refresh',
     ]);
     for (const action of added) {
       expect(action.supportsDryRun).toBe(true);

@@ -141,11 +141,12 @@ describe('examples/templates', () => {
     });
   });
 
-  it('has the three Stage Manager templates', () => {
+  it('has the four Stage Manager templates', () => {
     expect(templateFiles).toEqual([
       'archive-and-restore.yaml',
       'new-service-configuration.yaml',
       'promote-deployment.yaml',
+      'refresh-from-production.yaml',
     ]);
   });
 

@@ -381,6 +381,36 @@ export class FakeStageManagerServer {
       });
     }
 
+    router.post('/deployments/:id/refresh', (req, res) => {
+      const copy = this.deployments.get(req.params.id);
+      if (!copy) {
+        fail(
+          res,
+          404,
+          'NotFoundError',
+          `Deployment ${req.params.id} not found`,
+        );
+        return;
+      }
+      if (Object.keys(req.body ?? {}).length > 0) {
+        fail(res, 400, 'InputError', 'Invalid request body');
+        return;
+      }
+      // Production is the source; the copy is refreshed in place.
+      const op = this.startOperation(
+        'refresh',
+        undefined,
+        copy.stage,
+        {},
+        {
+          serviceRef: copy.serviceRef,
+          deploymentId: randomUUID(),
+          targetDeploymentId: copy.id,
+        },
+      );
+      res.status(202).json(op);
+    });
+
     router.post('/deployments/:id/archive', (req, res) => {
       const source = this.deployments.get(req.params.id);
       if (!source) {
@@ -483,6 +513,7 @@ export class FakeStageManagerServer {
     source?: Deployment,
     stage?: string,
     params: Record<string, unknown> = {},
+    overrides: Partial<Operation> = {},
   ): Operation {
     const phases = this.nextPhases.shift() ?? succeedingPhases();
     const now = new Date().toISOString();
@@ -500,6 +531,7 @@ export class FakeStageManagerServer {
       requestedBy: 'user:default/ann',
       createdAt: now,
       updatedAt: now,
+      ...overrides,
     };
     this.operations.set(operation.id, { operation, phases, polls: 0 });
     return { ...operation, ...phases[0] };

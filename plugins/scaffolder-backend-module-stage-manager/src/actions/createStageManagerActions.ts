@@ -8,6 +8,7 @@ import {
   createDemoteAction,
   createPromoteAction,
 } from './moveDeploymentActions';
+import { createRefreshAction } from './refreshAction';
 import { createRestoreAction } from './restoreAction';
 
 /**
@@ -29,5 +30,6 @@ export function createStageManagerActions(options: {
     createExtendLeaseAction(options),
     createArchiveAction(options),
     createRestoreAction(options),
+    createRefreshAction(options),
   ];
 }

@@ -17,3 +17,4 @@ export {
 } from './extendLeaseAction';
 export { createArchiveAction, ARCHIVE_ACTION_ID } from './archiveAction';
 export { createRestoreAction, RESTORE_ACTION_ID } from './restoreAction';
+export { createRefreshAction, REFRESH_ACTION_ID } from './refreshAction';

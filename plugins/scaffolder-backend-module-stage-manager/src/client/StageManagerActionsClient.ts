@@ -137,6 +137,19 @@ export class StageManagerActionsClient {
     );
   }
 
+  /** `POST /deployments/:id/refresh` */
+  async refresh(
+    deploymentId: string,
+    options: StageManagerRequestOptions,
+  ): Promise<Operation> {
+    return this.request(
+      'POST',
+      `/deployments/${enc(deploymentId)}/refresh`,
+      options,
+      {},
+    );
+  }
+
   /** `POST /deployments/:id/promote` or `/demote` */
   async move(
     kind: 'promote' | 'demote',
