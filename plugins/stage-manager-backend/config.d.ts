@@ -49,6 +49,20 @@ export interface Config {
          * back, when the stage has no storage lease. Default seven days.
          */
         retiredRetention?: string | HumanDuration;
+        /**
+         * Drift gate: a promotion or swap into this stage is refused while its source's latest
+         * drift scan against production scores below these minimums in the named layers. A
+         * scan older than `maxScanAge` (default one hour) is repeated first.
+         */
+        driftGate?: {
+          minScores: {
+            configuration?: number;
+            hypervisor?: number;
+            disks?: number;
+            divergence?: number;
+          };
+          maxScanAge?: string | HumanDuration;
+        };
       };
     };
 

@@ -204,7 +204,7 @@ export const stageManagerPlugin = createBackendPlugin({
           notifications: deps.notifications,
           logger: deps.logger,
         });
-        const lifecycle = new LifecycleService({
+        const lifecycle: LifecycleService = new LifecycleService({
           store,
           config,
           drivers,
@@ -213,6 +213,8 @@ export const stageManagerPlugin = createBackendPlugin({
           auditLog,
           engine,
           onApprovalRequested: request => approvals.requested(request),
+          driftGate: (source, stage, service, credentials): Promise<void> =>
+            drift.gate(source, stage, service, credentials),
         });
         const archiveService = new ArchiveService({
           store,
@@ -224,7 +226,7 @@ export const stageManagerPlugin = createBackendPlugin({
           logger: deps.logger,
         });
         archives.service = archiveService;
-        const drift = new DriftService({
+        const drift: DriftService = new DriftService({
           store,
           config,
           drivers,
@@ -234,6 +236,7 @@ export const stageManagerPlugin = createBackendPlugin({
           auditLog,
           auth: deps.auth,
           logger: deps.logger,
+          notifications: deps.notifications,
         });
         const leases = new LeaseService({
           store,

@@ -243,7 +243,7 @@ export async function createHarness(
       notifications: notifications as unknown as NotificationService,
       logger,
     });
-    const lifecycle = new LifecycleService({
+    const lifecycle: LifecycleService = new LifecycleService({
       store,
       config,
       drivers,
@@ -252,6 +252,8 @@ export async function createHarness(
       auditLog,
       engine,
       onApprovalRequested: r => approvals.requested(r),
+      driftGate: (source, stage, service, credentials): Promise<void> =>
+        drift.gate(source, stage, service, credentials),
     });
     const leases = new LeaseService({
       store,
@@ -272,7 +274,7 @@ export async function createHarness(
       chunks,
       logger,
     });
-    const drift = new DriftService({
+    const drift: DriftService = new DriftService({
       store,
       config,
       drivers,
@@ -282,6 +284,7 @@ export async function createHarness(
       auditLog,
       auth: mockServices.auth(),
       logger,
+      notifications: notifications as unknown as NotificationService,
     });
     const harness: Harness = {
       archives,

@@ -101,6 +101,22 @@ describe('readStageManagerConfig', () => {
       'stageManager.pools.p.capacity.vcpus: must be a positive integer',
     ],
     [{ pools: { p: pool('Not_A_Driver') } }, 'stageManager.pools.p.driver'],
+    [
+      { stages: { production: { driftGate: { minScores: { disk: 90 } } } } },
+      'stageManager.stages.production.driftGate.minScores.disk: not a drift layer',
+    ],
+    [
+      {
+        stages: {
+          production: { driftGate: { minScores: { hypervisor: 101 } } },
+        },
+      },
+      'stageManager.stages.production.driftGate.minScores.hypervisor: must be from 0 to 100',
+    ],
+    [
+      { stages: { production: { driftGate: { minScores: {} } } } },
+      'stageManager.stages.production.driftGate.minScores: name at least one layer',
+    ],
   ])('rejects %j naming the key', (stageManager, message) => {
     expect(() =>
       readStageManagerConfig(new ConfigReader({ stageManager })),

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseEntityRef } from '@backstage/catalog-model';
 import {
+  DRIFT_LAYERS,
+  DriftLayerName,
   NAME_PATTERN,
   NAME_PATTERN_DESCRIPTION,
   PoolCapacity,
@@ -37,6 +39,15 @@ export interface StagePolicyConfig {
   lease?: LeasePolicyConfig;
   /** How long a deployment replaced by a swap is kept (stopped) when the stage has no storage lease. */
   retiredRetentionMs?: number;
+  /** Promotions and swaps into the stage need these drift scores of their source. */
+  driftGate?: DriftGateConfig;
+}
+
+/** `stageManager.stages.<stage>.driftGate`. */
+export interface DriftGateConfig {
+  minScores: Partial<Record<DriftLayerName, number>>;
+  /** A source's latest scan older than this is repeated before the check. */
+  maxScanAgeMs: number;
 }
 
 /** A resource pool from app-config. */
@@ -294,12 +305,44 @@ export function readStageManagerConfig(root: Config): StageManagerConfig {
         );
       }
     }
+    let driftGate: DriftGateConfig | undefined;
+    const gate = stage.getOptionalConfig('driftGate');
+    if (gate) {
+      const minScores: Partial<Record<DriftLayerName, number>> = {};
+      const scores = gate.getConfig('minScores');
+      for (const layer of scores.keys()) {
+        if (!(DRIFT_LAYERS as readonly string[]).includes(layer)) {
+          throw new Error(
+            `Invalid config at ${key}.driftGate.minScores.${layer}: not a drift layer (${DRIFT_LAYERS.join(
+              ', ',
+            )})`,
+          );
+        }
+        const min = scores.getNumber(layer);
+        if (!(min >= 0 && min <= 100)) {
+          throw new Error(
+            `Invalid config at ${key}.driftGate.minScores.${layer}: must be from 0 to 100`,
+          );
+        }
+        minScores[layer as DriftLayerName] = min;
+      }
+      if (Object.keys(minScores).length === 0) {
+        throw new Error(
+          `Invalid config at ${key}.driftGate.minScores: name at least one layer`,
+        );
+      }
+      driftGate = {
+        minScores,
+        maxScanAgeMs: durationMs(gate, 'maxScanAge') ?? 3600_000,
+      };
+    }
     stages.set(name, {
       pool,
       approvers,
       requiredApprovals,
       lease,
       retiredRetentionMs: durationMs(stage, 'retiredRetention'),
+      driftGate,
     });
   }
 

@@ -238,6 +238,52 @@ describe('DriftService', () => {
       ).rejects.toThrow(/No deployment/);
     });
 
+    it('gates a swap into production on the source’s drift in the layers the stage names', async () => {
+      await h.engine.stop();
+      h = await createHarness(databases, databaseId as TestDatabaseId, {
+        driver: new FakeDriver('fake', { nbdExport: true }),
+        config: {
+          stages: {
+            production: {
+              pool: 'prod',
+              approvers: ['group:default/release-managers'],
+              requiredApprovals: 1,
+              driftGate: { minScores: { hypervisor: 100 }, maxScanAge: 'PT1H' },
+            },
+          },
+        },
+      });
+      // Production ran nothing before: the first promotion has nothing to drift from.
+      const production = await inProduction(h);
+      const copy = await cloned(h, production, 'uat');
+      const db = h.driver.machines.get(
+        copy.machines.find(m => m.name === 'db')!.driverRef!,
+      )!;
+      db.memoryMiB = 512;
+
+      await expect(
+        h.lifecycle.swap(copy.id, { stage: 'production' }, as(ANN)),
+      ).rejects.toThrow(
+        `Stage production takes no deployment that drifted from production: deployment ${copy.id} scores hypervisor 97.2 < 100`, // 35 of 36 checks
+      );
+      // The gate scanned it (audited); a fixed machine passes only after a new scan.
+      const gated = (await h.store.drift.latest([copy.id])).get(copy.id)!;
+      expect(gated.requestedBy).toBe(ANN);
+      db.memoryMiB = 256;
+      await expect(
+        h.lifecycle.swap(copy.id, { stage: 'production' }, as(ANN)),
+      ).rejects.toThrow(`drift report ${gated.id}`);
+      await (
+        await h.drift.requestScan(copy.id, as(ANN))
+      ).report;
+      const swap = await h.lifecycle.swap(
+        copy.id,
+        { stage: 'production' },
+        as(ANN),
+      );
+      expect(swap.state).toBe('awaiting-approval');
+    });
+
     it('scans every copy on schedule, reading production’s disks once', async () => {
       const production = await inProduction(h);
       const a = await cloned(h, production, 'staging');
@@ -265,6 +311,27 @@ describe('DriftService', () => {
       const latest = await h.store.drift.latest([a.id, b.id]);
       expect(latest.get(a.id)?.trigger).toBe('schedule');
       expect(latest.get(b.id)?.score).toBe(100);
+
+      // Drift that appears is told once to the copy's creator and the service's owner.
+      const driftNotices = () =>
+        h.notifications.send.mock.calls.filter(
+          ([n]: any[]) => n.payload.topic === 'stage-manager-drift',
+        );
+      expect(driftNotices()).toHaveLength(0);
+      diskOf(h, a, 'web').content = 'changed on the copy';
+      await h.drift.scanAll();
+      expect(driftNotices()).toHaveLength(1);
+      const [notice] = driftNotices()[0] as any[];
+      expect(notice.recipients).toEqual({
+        type: 'entity',
+        entityRef: [ANN, 'group:default/team-a'],
+      });
+      expect(notice.payload.title).toBe(
+        'Drift: component:default/shop in staging no longer matches production',
+      );
+      expect(notice.payload.description).toMatch(/\(disks \d+(\.\d)?\)\.$/);
+      await h.drift.scanAll();
+      expect(driftNotices()).toHaveLength(1);
     });
   });
 });

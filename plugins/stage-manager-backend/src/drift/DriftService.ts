@@ -3,7 +3,9 @@ import {
   BackstageCredentials,
   LoggerService,
 } from '@backstage/backend-plugin-api';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { ConflictError } from '@backstage/errors';
+import { NotificationService } from '@backstage/plugin-notifications-node';
 import {
   AuditEvent,
   Deployment,
@@ -50,6 +52,10 @@ import {
 type ChunkList = { virtualSizeBytes: number; chunks: Array<string | null> };
 export type ChunkListCache = Map<string, Promise<ChunkList>>;
 
+/** Whether a report found drift in a measured layer. */
+const drifted = (report: DriftReport) =>
+  report.layers.some(l => l.verdict === 'drift');
+
 /** Audit events read back for the divergence layer, at most. */
 const MAX_EVENTS = 2000;
 
@@ -82,6 +88,7 @@ export class DriftService {
       auditLog: AuditLog;
       auth: AuthService;
       logger: LoggerService;
+      notifications?: NotificationService;
     },
   ) {}
 
@@ -132,7 +139,22 @@ export class DriftService {
     this.checkScannable(deployment, service);
     const existing = this.running.get(deployment.id);
     if (existing) return { report: existing };
-    const report = this.track(deployment.id, async () => {
+    const report = this.scanAndStore(deployment, service, credentials);
+    report.catch(error =>
+      this.deps.logger.warn(
+        `Drift scan of deployment ${deployment.id} failed: ${error}`,
+      ),
+    );
+    return { report };
+  }
+
+  /** Scans a deployment for a user and stores the report, audited as `drift.scan`. */
+  private scanAndStore(
+    deployment: Deployment,
+    service: StageManagerService,
+    credentials: BackstageCredentials,
+  ): Promise<DriftReport> {
+    return this.track(deployment.id, async () => {
       const measured = await this.measure(deployment, service, {
         trigger: 'request',
         requestedBy: principalRef(credentials),
@@ -157,12 +179,54 @@ export class DriftService {
         },
       );
     });
-    report.catch(error =>
-      this.deps.logger.warn(
-        `Drift scan of deployment ${deployment.id} failed: ${error}`,
-      ),
+  }
+
+  /**
+   * The drift gate of a stage (`stageManager.stages.<stage>.driftGate`): a promotion or swap of
+   * `source` into `stage` is refused (409) while the source's latest drift report scores below
+   * the gate's minimum in a layer it names, or that layer could not be measured. A report older
+   * than the gate's `maxScanAge` is made again first (audited as `drift.scan`). Nothing to
+   * compare with (production runs nothing) passes.
+   */
+  async gate(
+    source: Deployment,
+    stage: string,
+    service: StageManagerService,
+    credentials: BackstageCredentials,
+  ): Promise<void> {
+    const gate = this.deps.config.stages.get(stage)?.driftGate;
+    if (!gate || !this.scannable(source, service)) return;
+    let report = (await this.deps.store.drift.latest([source.id])).get(
+      source.id,
     );
-    return { report };
+    if (
+      !report ||
+      Date.now() - Date.parse(report.scannedAt) > gate.maxScanAgeMs
+    ) {
+      report =
+        (await this.running.get(source.id)) ??
+        (await this.scanAndStore(source, service, credentials));
+    }
+    if (!report.productionDeploymentId) return;
+    const failing = Object.entries(gate.minScores).flatMap(([name, min]) => {
+      const layer = report!.layers.find(l => l.layer === name);
+      return layer?.score !== undefined && layer.score >= min!
+        ? []
+        : [
+            `${name} ${
+              layer?.score === undefined ? 'not measured' : layer.score
+            } < ${min}`,
+          ];
+    });
+    if (failing.length) {
+      throw new ConflictError(
+        `Stage ${stage} takes no deployment that drifted from production: deployment ${
+          source.id
+        } scores ${failing.join(', ')} (drift report ${report.id} of ${
+          report.scannedAt
+        }); refresh it from production or scan it again`,
+      );
+    }
   }
 
   /**
@@ -200,6 +264,9 @@ export class DriftService {
         if (!service || !this.scannable(deployment, service)) continue;
         if (this.running.has(deployment.id)) continue;
         try {
+          const previous = (
+            await this.deps.store.drift.latest([deployment.id])
+          ).get(deployment.id);
           const report = await this.track(deployment.id, async () => {
             const r = await this.measure(deployment, service, {
               trigger: 'schedule',
@@ -209,6 +276,9 @@ export class DriftService {
             return r;
           });
           reports.push(report);
+          if (drifted(report) && (!previous || !drifted(previous))) {
+            await this.notifyDrift(deployment, service, report);
+          }
         } catch (error) {
           failed++;
           this.deps.logger.warn(
@@ -227,6 +297,50 @@ export class DriftService {
       `Drift scan: ${reports.length} deployments scanned, ${failed} failed, ${pruned} old scans removed`,
     );
     return { scanned: reports.length, failed, reports };
+  }
+
+  /** Tells the service's owner and the deployment's creator that it no longer matches. */
+  private async notifyDrift(
+    deployment: Deployment,
+    service: StageManagerService,
+    report: DriftReport,
+  ) {
+    if (!this.deps.notifications) return;
+    const recipients = [deployment.createdBy];
+    if (service.owner) {
+      try {
+        recipients.push(
+          stringifyEntityRef(
+            parseEntityRef(service.owner, {
+              defaultKind: 'group',
+              defaultNamespace: service.namespace,
+            }),
+          ),
+        );
+      } catch {
+        // An owner that is no entity ref: the creator alone is told.
+      }
+    }
+    const layers = report.layers
+      .filter(l => l.verdict === 'drift')
+      .map(l => `${l.layer} ${l.score}`)
+      .join(', ');
+    try {
+      await this.deps.notifications.send({
+        recipients: { type: 'entity', entityRef: [...new Set(recipients)] },
+        payload: {
+          title: `Drift: ${deployment.serviceRef} in ${deployment.stage} no longer matches production`,
+          description: `Deployment ${deployment.id} scores ${report.score} % against production (${layers}).`,
+          link: `/stage-manager/services/${service.kind}/${service.namespace}/${service.name}`,
+          topic: 'stage-manager-drift',
+          severity: 'normal',
+        },
+      });
+    } catch (error) {
+      this.deps.logger.warn(
+        `Could not send the drift notification for ${deployment.id}: ${error}`,
+      );
+    }
   }
 
   private async track<T extends DriftReport>(

@@ -67,6 +67,16 @@ export class LifecycleService {
       auditLog: AuditLog;
       engine: OperationEngine;
       onApprovalRequested?: ApprovalRequestedListener;
+      /**
+       * Refuses (throws) a promotion, demotion or swap of `source` into `stage` by the stage's
+       * drift gate (DriftService.gate).
+       */
+      driftGate?: (
+        source: Deployment,
+        stage: string,
+        service: StageManagerService,
+        credentials: BackstageCredentials,
+      ) => Promise<void>;
     },
   ) {}
 
@@ -352,6 +362,7 @@ export class LifecycleService {
       deploymentPromotePermission,
       credentials,
     );
+    await this.deps.driftGate?.(source, stage.name, service, credentials);
     if (source.stage !== stage.name) {
       return this.copyOf(source, service, stage, credentials, {
         kind: 'swap',
@@ -566,6 +577,7 @@ export class LifecycleService {
       { serviceRef: service.entityRef, stage: next.name },
       credentials,
     );
+    await this.deps.driftGate?.(source, next.name, service, credentials);
     return this.copyOf(source, service, next, credentials, {
       kind,
       mode: 'linked',
