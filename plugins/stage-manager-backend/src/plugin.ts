@@ -204,7 +204,8 @@ export const stageManagerPlugin = createBackendPlugin({
           notifications: deps.notifications,
           logger: deps.logger,
         });
-        const lifecycle: LifecycleService = new LifecycleService({
+        const gate: { drift?: DriftService } = {};
+        const lifecycle = new LifecycleService({
           store,
           config,
           drivers,
@@ -213,8 +214,9 @@ export const stageManagerPlugin = createBackendPlugin({
           auditLog,
           engine,
           onApprovalRequested: request => approvals.requested(request),
-          driftGate: (source, stage, service, credentials): Promise<void> =>
-            drift.gate(source, stage, service, credentials),
+          // The drift service needs the lifecycle service: it is set once both exist.
+          driftGate: (source, stage, service, credentials) =>
+            gate.drift!.gate(source, stage, service, credentials),
         });
         const archiveService = new ArchiveService({
           store,
@@ -226,7 +228,7 @@ export const stageManagerPlugin = createBackendPlugin({
           logger: deps.logger,
         });
         archives.service = archiveService;
-        const drift: DriftService = new DriftService({
+        const drift = new DriftService({
           store,
           config,
           drivers,
@@ -238,6 +240,7 @@ export const stageManagerPlugin = createBackendPlugin({
           logger: deps.logger,
           notifications: deps.notifications,
         });
+        gate.drift = drift;
         const leases = new LeaseService({
           store,
           config,

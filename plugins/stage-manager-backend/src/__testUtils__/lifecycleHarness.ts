@@ -243,7 +243,8 @@ export async function createHarness(
       notifications: notifications as unknown as NotificationService,
       logger,
     });
-    const lifecycle: LifecycleService = new LifecycleService({
+    const gate: { drift?: DriftService } = {};
+    const lifecycle = new LifecycleService({
       store,
       config,
       drivers,
@@ -252,8 +253,9 @@ export async function createHarness(
       auditLog,
       engine,
       onApprovalRequested: r => approvals.requested(r),
-      driftGate: (source, stage, service, credentials): Promise<void> =>
-        drift.gate(source, stage, service, credentials),
+      // The drift service needs the lifecycle service: it is set once both exist.
+      driftGate: (source, stage, service, credentials) =>
+        gate.drift!.gate(source, stage, service, credentials),
     });
     const leases = new LeaseService({
       store,
@@ -274,7 +276,7 @@ export async function createHarness(
       chunks,
       logger,
     });
-    const drift: DriftService = new DriftService({
+    const drift = new DriftService({
       store,
       config,
       drivers,
@@ -286,6 +288,7 @@ export async function createHarness(
       logger,
       notifications: notifications as unknown as NotificationService,
     });
+    gate.drift = drift;
     const harness: Harness = {
       archives,
       drift,
