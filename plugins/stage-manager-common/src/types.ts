@@ -384,6 +384,8 @@ export interface BoardDeployment {
   leaseExpiresAt?: string;
   /** The unfinished operation working on the deployment, if any. */
   activeOperation?: { id: string; kind: OperationKind; state: OperationState };
+  /** Its latest drift scan against production (absent for production and before a scan). */
+  drift?: { score?: number; scannedAt: string; drifted: DriftLayerName[] };
 }
 
 /** A stage of a service on the overview board. @public */
@@ -627,4 +629,19 @@ export interface DriftReport {
   requestedBy?: string;
   scannedAt: string;
   durationMs: number;
+}
+
+/** One point of a deployment's drift history: when, the score, and each layer's score. @public */
+export interface DriftPoint {
+  scannedAt: string;
+  score?: number;
+  layers: Partial<Record<DriftLayerName, number>>;
+}
+
+/** A deployment's latest drift report, its score history and whether a scan runs. @public */
+export interface DriftStatus {
+  latest?: DriftReport;
+  /** Newest first. */
+  history: DriftPoint[];
+  scanning: boolean;
 }

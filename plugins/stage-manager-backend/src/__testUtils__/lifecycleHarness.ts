@@ -35,6 +35,7 @@ import { LifecycleService } from '../lifecycle/LifecycleService';
 import { OperationEngine } from '../lifecycle/OperationEngine';
 import { Reconciler } from '../lifecycle/Reconciler';
 import { AuditLog } from '../services/AuditLog';
+import { BoardService } from '../services/BoardService';
 import { Authorizer } from '../services/Authorizer';
 import { ServiceDirectory } from '../services/ServiceDirectory';
 import { TemplateService } from '../services/TemplateService';
@@ -156,6 +157,7 @@ export interface Harness {
   reconciler: Reconciler;
   archives: ArchiveService;
   drift: DriftService;
+  board: BoardService;
   chunks: ChunkRepository;
   /** Folder of the archive tiers (`hot`, `cold`) and scratch files; removed by the caller. */
   archiveRoot: string;
@@ -292,6 +294,7 @@ export async function createHarness(
     const harness: Harness = {
       archives,
       drift,
+      board: new BoardService({ store, services, authorizer }),
       chunks,
       archiveRoot,
       store,

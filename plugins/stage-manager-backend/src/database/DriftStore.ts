@@ -1,13 +1,12 @@
-import { DriftLayer, DriftReport } from '@internal/plugin-stage-manager-common';
+import {
+  DriftLayer,
+  DriftPoint,
+  DriftReport,
+} from '@internal/plugin-stage-manager-common';
 import { Knex } from 'knex';
 import { fromJson, toIso, toJson } from './util';
 
-/** One point of a deployment's drift history: when, the score, and each layer's score. */
-export interface DriftPoint {
-  scannedAt: string;
-  score?: number;
-  layers: Partial<Record<DriftLayer['layer'], number>>;
-}
+export type { DriftPoint };
 
 /** Stores drift scans with their history. */
 export interface DriftStore {

@@ -311,6 +311,19 @@ describe('DriftService', () => {
       const latest = await h.store.drift.latest([a.id, b.id]);
       expect(latest.get(a.id)?.trigger).toBe('schedule');
       expect(latest.get(b.id)?.score).toBe(100);
+      // The board shows each copy's latest score; production's primary has none.
+      const board = await h.board.list(
+        { page: { limit: 10, offset: 0 } },
+        as(ANN),
+      );
+      const cells = board.items[0].cells;
+      const cell = (stage: string) => cells.find(c => c.stage === stage)!;
+      expect(cell('staging').copies[0].drift).toEqual({
+        score: 100,
+        scannedAt: latest.get(a.id)!.scannedAt,
+        drifted: [],
+      });
+      expect(cell('production').primary?.drift).toBeUndefined();
 
       // Drift that appears is told once to the copy's creator and the service's owner.
       const driftNotices = () =>

@@ -13,6 +13,7 @@ import {
   DriftDifference,
   DriftLayer,
   DriftReport,
+  DriftStatus,
   deploymentDriftScanPermission,
   StageManagerService,
   Template,
@@ -27,7 +28,6 @@ import { randomUUID } from 'node:crypto';
 import { hashDisk } from '../archives/ChunkRepository';
 import { withServedDisk } from '../archives/servedDisk';
 import { StageManagerConfig } from '../config/StageManagerConfig';
-import { DriftPoint } from '../database/DriftStore';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
 import { DriverRegistry } from '../drivers/DriverRegistry';
@@ -97,11 +97,7 @@ export class DriftService {
     deploymentId: string,
     options: { historyLimit: number },
     credentials: BackstageCredentials,
-  ): Promise<{
-    latest?: DriftReport;
-    history: DriftPoint[];
-    scanning: boolean;
-  }> {
+  ): Promise<DriftStatus> {
     const deployment = await this.deps.lifecycle.readable(
       deploymentId,
       credentials,

@@ -935,7 +935,13 @@ const responseFields: Record<
     machineCount: 'required',
     leaseExpiresAt: 'optional',
     activeOperation: 'optional',
+    drift: 'optional',
   } satisfies Fields<BoardDeployment>,
+  BoardDrift: {
+    score: 'optional',
+    scannedAt: 'required',
+    drifted: 'required',
+  } satisfies Fields<NonNullable<BoardDeployment['drift']>>,
   BoardCell: {
     stage: 'required',
     pool: 'required',
@@ -1067,6 +1073,11 @@ const responseEnums: Array<[string, Json, readonly string[]]> = [
   [
     'DriftLayer.layer',
     () => flatten(doc.components.schemas.DriftLayer).properties.layer,
+    DRIFT_LAYERS,
+  ],
+  [
+    'BoardDrift.drifted',
+    () => flatten(doc.components.schemas.BoardDrift).properties.drifted.items,
     DRIFT_LAYERS,
   ],
   [
