@@ -19,6 +19,8 @@ import {
   DeploymentRole,
   DeploymentState,
   DeployInput,
+  DriftReport,
+  DriftStatus,
   Lease,
   Operation,
   OperationKind,
@@ -141,6 +143,16 @@ export interface StageManagerApi {
   undeploy(deploymentId: string): Promise<Operation>;
   listOperations(request?: ListOperationsRequest): Promise<Page<Operation>>;
   getOperation(id: string): Promise<Operation>;
+
+  /** Re-clones a copy in place from its service's production deployment. */
+  refresh(deploymentId: string): Promise<Operation>;
+
+  // Drift
+
+  /** The latest drift report of a deployment against production, and its history. */
+  getDrift(deploymentId: string): Promise<DriftStatus>;
+  /** Scans a deployment against production now and answers the report. */
+  scanDrift(deploymentId: string): Promise<DriftReport>;
 
   // Archives
 

@@ -21,6 +21,8 @@ import {
   ConfigurationWithVersion,
   Deployment,
   DeployInput,
+  DriftReport,
+  DriftStatus,
   Lease,
   Operation,
   Page,
@@ -148,6 +150,22 @@ export class StageManagerClient implements StageManagerApi {
 
   swap(deploymentId: string, input: SwapInput = {}): Promise<Operation> {
     return this.send('POST', `/deployments/${id(deploymentId)}/swap`, input);
+  }
+
+  refresh(deploymentId: string): Promise<Operation> {
+    return this.send('POST', `/deployments/${id(deploymentId)}/refresh`, {});
+  }
+
+  async getDrift(deploymentId: string): Promise<DriftStatus> {
+    return this.get(`/deployments/${id(deploymentId)}/drift`);
+  }
+
+  scanDrift(deploymentId: string): Promise<DriftReport> {
+    return this.send(
+      'POST',
+      `/deployments/${id(deploymentId)}/drift/scans`,
+      {},
+    );
   }
 
   start(deploymentId: string): Promise<Operation> {

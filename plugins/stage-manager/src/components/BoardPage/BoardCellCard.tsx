@@ -1,4 +1,7 @@
-import { BoardCell } from '@internal/plugin-stage-manager-common';
+import {
+  BoardCell,
+  BoardDeployment,
+} from '@internal/plugin-stage-manager-common';
 import Box from '@material-ui/core/Box';
 import Typography from '@material-ui/core/Typography';
 import { makeStyles } from '@material-ui/core/styles';
@@ -64,6 +67,16 @@ const useStyles = makeStyles(theme => ({
   },
 }));
 
+/** A deployment's latest drift against production, e.g. `matches production 97.2 % (disks)`. */
+export function driftText(d: BoardDeployment): string | undefined {
+  if (!d.drift) return undefined;
+  const score = d.drift.score === undefined ? 'unknown' : `${d.drift.score} %`;
+  const layers = d.drift.drifted.length
+    ? ` (${d.drift.drifted.join(', ')})`
+    : '';
+  return `matches production ${score}${layers}`;
+}
+
 function plural(count: number, one: string, many: string) {
   return `${count} ${count === 1 ? one : many}`;
 }
@@ -124,6 +137,17 @@ export function BoardCellCard(props: BoardCellCardProps) {
               {lease.text}
             </Typography>
           )}
+          {primary.drift && (
+            <Typography
+              variant="caption"
+              className={
+                primary.drift.score === 100 ? classes.secondary : classes.urgent
+              }
+              aria-label={`Drift of ${primary.id.slice(0, 8)}`}
+            >
+              {driftText(primary)}
+            </Typography>
+          )}
           {operation && (
             <Typography variant="caption" className={classes.operation}>
               {operation.kind} · {operation.state}
@@ -142,6 +166,20 @@ export function BoardCellCard(props: BoardCellCardProps) {
               +{plural(cell.copies.length, 'copy', 'copies')}
             </Typography>
           )}
+          {cell.copies
+            .filter(c => c.drift)
+            .map(c => (
+              <Typography
+                key={c.id}
+                variant="caption"
+                className={
+                  c.drift!.score === 100 ? classes.secondary : classes.urgent
+                }
+                aria-label={`Drift of ${c.id.slice(0, 8)}`}
+              >
+                copy {c.id.slice(0, 8)} {driftText(c)}
+              </Typography>
+            ))}
           {cell.retired > 0 && (
             <Typography variant="caption" className={classes.secondary}>
               {cell.retired} retired

@@ -305,6 +305,34 @@ describe('BoardPage', () => {
     expect(within(billing.perf).getByText('—')).toBeInTheDocument();
   });
 
+  it('shows how each deployment matches production', async () => {
+    const row = shopRow();
+    const integration = row.cells.find(c => c.stage === 'integration')!;
+    integration.primary!.drift = {
+      score: 97.2,
+      scannedAt: inFromNow({ minutes: -5 }),
+      drifted: ['hypervisor', 'disks'],
+    };
+    integration.copies[1].drift = {
+      score: 100,
+      scannedAt: inFromNow({ minutes: -5 }),
+      drifted: [],
+    };
+    const api = createApi(async () => page([row], 1));
+    renderBoard(api);
+    expect(await screen.findByText('Services (1)')).toBeInTheDocument();
+    const shown = within(cellsOf('Shop').integration);
+    const primary = shown.getByLabelText('Drift of d-int');
+    expect(primary).toHaveTextContent(
+      'matches production 97.2 % (hypervisor, disks)',
+    );
+    expect(shown.getByLabelText('Drift of d-copy-2')).toHaveTextContent(
+      'copy d-copy-2 matches production 100 %',
+    );
+    // A copy never scanned shows nothing.
+    expect(shown.queryByLabelText('Drift of d-copy-1')).toBeNull();
+  });
+
   it('hides the stage columns not selected in the stage filter and keeps them in the URL', async () => {
     const api = createApi(async () => page([shopRow(), billingRow()]));
     renderBoard(api);

@@ -77,6 +77,12 @@ function StepIcon(props: { step: OperationStep }) {
 
 /** What an operation does, e.g. `promote 1a2b3c4d → uat`. */
 export function describeOperation(operation: Operation): string {
+  // A refresh acts on its target, from production (its source).
+  if (operation.kind === 'refresh' && operation.targetDeploymentId) {
+    return `refresh ${shortId(operation.targetDeploymentId)} from ${
+      operation.stage ?? 'production'
+    }`;
+  }
   const source = operation.deploymentId
     ? ` ${shortId(operation.deploymentId)}`
     : '';

@@ -11,6 +11,7 @@ import { ActionContext } from './actionRules';
 import { ApprovalsPanel } from './ApprovalsPanel';
 import { ArchivesPanel } from './ArchivesPanel';
 import { AuditTimeline } from './AuditTimeline';
+import { DriftPanel } from './DriftPanel';
 import { ErrorText } from '../shared/ErrorText';
 import { errorTitle } from '../shared/errors';
 import { OperationsPanel } from './OperationsPanel';
@@ -133,6 +134,16 @@ export function ServiceView(props: ServiceViewProps) {
             configurationsError={configurations.error}
             onOperation={data.onOperation}
             onLeaseExtended={data.onChanged}
+          />
+        </Box>
+      )}
+
+      {context && (
+        <Box className={classes.section}>
+          <DriftPanel
+            stages={context.stages}
+            refreshKey={data.auditKey}
+            onOperation={data.onOperation}
           />
         </Box>
       )}

@@ -176,6 +176,7 @@ export function createApi(
     listAuditEvents: async () => ({ items: [], totalCount: 0 }),
     listArchives: async () => ({ items: [], totalCount: 0 }),
     listArchiveTiers: async () => [],
+    getDrift: async () => ({ history: [], scanning: false }),
     listConfigurations: async () => ({
       items: [
         {
