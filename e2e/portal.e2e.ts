@@ -318,6 +318,50 @@ test('a promotion into production waits for a release manager and then runs', as
   });
 });
 
+test('a clone of production matches it in the drift panel, and is refreshed from production', async () => {
+  const production = stage('production').getByRole('group', {
+    name: /^Deployment /,
+  });
+  await production.getByRole('button', { name: 'Clone' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Target stage').click();
+  await page.getByRole('option', { name: /^integration / }).click();
+  await dialog.getByRole('button', { name: 'Clone' }).click();
+  const clone = page.getByRole('group', { name: /^Operation clone/i });
+  await expectSucceeded(clone.first());
+  log('clone of production succeeded');
+
+  const drift = page.getByRole('group', { name: /^Drift of / });
+  await drift.first().waitFor();
+  assert.equal(await drift.count(), 1);
+  await drift.getByRole('button', { name: 'Scan now' }).click();
+  await drift
+    .getByText('Matches production: 100 %')
+    .waitFor({ timeout: STEP_TIMEOUT });
+  const layers = drift.getByRole('table', { name: /^Drift layers of / });
+  for (const layer of [
+    'Configuration',
+    'Hypervisor vs records',
+    'Disk content',
+    'Divergence',
+  ]) {
+    assert.match(
+      await layers.getByRole('row', { name: new RegExp(layer) }).innerText(),
+      /match/,
+    );
+  }
+  log('drift scan: the clone matches production');
+
+  await drift.getByRole('button', { name: 'Refresh from production' }).click();
+  const refresh = page.getByRole('group', { name: /^Operation refresh/i });
+  await expectSucceeded(refresh.first());
+  log('refresh from production succeeded');
+  await page.screenshot({
+    path: path.join(artifacts, 'service-drift.png'),
+    fullPage: true,
+  });
+});
+
 test('undeploy removes every deployment of the service', async () => {
   for (const name of ['production', 'integration']) {
     const cards = stage(name).getByRole('group', { name: /^Deployment / });

@@ -105,6 +105,8 @@ describe('stage-manager backend plugin', () => {
     const auditor = mockServices.auditor.mock();
     const auditSuccess = jest.fn();
     const auditFail = jest.fn();
+    /** The tasks the plugin scheduled, by id. */
+    const scheduled = new Map<string, any>();
 
     const as = (user: string) => ({
       Authorization: mockCredentials.user.header(user),
@@ -136,15 +138,41 @@ describe('stage-manager backend plugin', () => {
                 },
                 defaultPool: 'lab',
                 stages: { production: { pool: 'prod' } },
+                drift: { scanInterval: 'PT30M' },
               },
             },
           }),
           catalogServiceMock.factory({ entities }),
           permissions.factory,
           auditor.factory,
+          mockServices.scheduler.mock({
+            scheduleTask: async task => {
+              scheduled.set(task.id, task);
+            },
+          }).factory,
         ],
       });
       server = backend.server;
+    });
+
+    it('schedules its tasks, the drift scan globally at the configured interval', async () => {
+      expect([...scheduled.keys()].sort()).toEqual([
+        'stage-manager-archive-policies',
+        'stage-manager-drift-scan',
+        'stage-manager-expiries',
+        'stage-manager-reconcile',
+        'stage-manager-resume-operations',
+      ]);
+      expect(scheduled.get('stage-manager-drift-scan')).toMatchObject({
+        scope: 'global',
+        frequency: { milliseconds: 30 * 60_000 },
+      });
+      // With nothing deployed, a run scans nothing and succeeds.
+      await expect(
+        scheduled
+          .get('stage-manager-drift-scan')
+          .fn(new AbortController().signal),
+      ).resolves.toBeUndefined();
     });
 
     it('answers 401 without credentials', async () => {
