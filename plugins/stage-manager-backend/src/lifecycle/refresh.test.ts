@@ -238,6 +238,29 @@ describe('refresh from production', () => {
       expect(mine(now.machines)).toEqual(mine(before.machines));
     });
 
+    it('leaves the copy as it was when freezing production fails', async () => {
+      const production = await inProduction(h);
+      const copy = (await h.store.deployments.get(
+        (
+          await h.settle(
+            await h.lifecycle.clone(
+              production.id,
+              { stage: 'test', mode: 'linked' },
+              as(ANN),
+            ),
+          )
+        ).targetDeploymentId!,
+      ))!;
+      h.driver.failNext('freezeMachineDisks', new Error('disk busy'));
+      const op = await h.settle(await h.lifecycle.refresh(copy.id, as(ANN)));
+      expect(op.state).toBe('rolled-back');
+      const after = (await h.store.deployments.get(copy.id))!;
+      expect(after).toEqual(copy);
+      expect(
+        after.machines.map(m => h.driver.machines.get(m.driverRef!)!.state),
+      ).toEqual(['running', 'running', 'running']);
+    });
+
     it('refuses production itself, a service without production, and callers who may not clone', async () => {
       const staging = await deployed(h, 'staging');
       await expect(h.lifecycle.refresh(staging.id, as(ANN))).rejects.toThrow(

@@ -143,6 +143,8 @@ export async function rollBackRefresh(ctx: StepContext): Promise<boolean> {
   const { deployment, pool, driver } = await placementOf(ctx, id);
   const stepState = (name: string) =>
     ctx.operation.steps.find(s => s.name === name)?.state ?? 'pending';
+  // Failed before it touched the copy (while freezing production): nothing to put back.
+  if (stepState('detach-machines') === 'pending') return true;
 
   // The new machines (same names as the old ones) and the new disks.
   if (stepState('define-machines') !== 'pending') {
@@ -165,7 +167,7 @@ export async function rollBackRefresh(ctx: StepContext): Promise<boolean> {
     configurationId: previous.configurationId,
     configurationVersion: previous.configurationVersion,
     clonedFrom: previous.clonedFrom,
-    machines: previous.machines.map(m => ({ ...m, state: 'stopped' })),
+    machines: previous.machines,
     now: nowIso(),
   });
   const detached =
