@@ -674,8 +674,7 @@ describe('LibvirtDriver on real libvirt', () => {
       mode: 'linked',
       deploymentId,
     });
-    await writeMarker(source.path, 'nbd-marker');
-    // And 1 MiB in the middle of the disk: data far from the guest's own.
+    // 1 MiB in the middle of the disk: data of the disk's own, far from the guest's.
     childProcess.execFileSync('qemu-io', [
       '-f',
       'qcow2',
@@ -709,6 +708,14 @@ describe('LibvirtDriver on real libvirt', () => {
           (r, i) => r.offset - (dataRanges[i].offset + dataRanges[i].length),
         );
       expect(gaps.filter(g => g <= 0)).toEqual([]);
+      // Where the data lives: the guest's clusters in the base image (a read-only layer), the
+      // written MiB in the disk's own file (no layer named).
+      const extents = server.extents ?? [];
+      expect(extents.some(e => e.layer === guest.baseImage)).toBe(true);
+      expect(extents.find(e => e.offset === 512 * MiB)).toEqual({
+        offset: 512 * MiB,
+        length: MiB,
+      });
       const last = dataRanges[dataRanges.length - 1];
       expect(last.offset + last.length).toBeLessThanOrEqual(
         server.virtualSizeBytes,

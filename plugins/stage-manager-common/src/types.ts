@@ -593,8 +593,13 @@ export interface DiskDrift {
   disk: string;
   virtualSizeBytes: number;
   chunkSizeBytes: number;
-  /** Chunks compared by hash (chunks that are zero in both are equal without reading). */
+  /** Chunks of the larger disk. */
   chunks: number;
+  /**
+   * Chunks read and hashed on each side; the others are equal without reading (zero in both, or
+   * from the same place of a layer both share). Absent in older reports.
+   */
+  chunksRead?: number;
   differingChunks: number;
   /** Bytes in differing chunks over the disk's virtual size, 0..1. */
   fraction: number;

@@ -224,12 +224,27 @@ export interface DiskRange {
   length: number;
 }
 
+/** A range of a disk and where its bytes come from. @public */
+export interface DiskExtent extends DiskRange {
+  /** Identity of the read-only layer holding the range (e.g. a backing file's path). */
+  layer?: string;
+  /** Where the range starts within that layer. */
+  layerOffset?: number;
+}
+
 /** A running read-only NBD export of a disk. @public */
 export interface DiskServer {
   socketPath: string;
   virtualSizeBytes: number;
   /** Where the disk may hold data, ascending; every byte outside these ranges reads as zero. */
   dataRanges: DiskRange[];
+  /**
+   * Where the data lives, when the driver knows: per range the immutable layer (e.g. a frozen
+   * backing file) and the place in it. Two disks whose ranges come from the same place of the
+   * same layer hold the same bytes there without reading them. Ranges in a disk's own writable
+   * layer have no `layer`.
+   */
+  extents?: DiskExtent[];
   /** Stops the server (if its client has not already) and removes the socket. */
   close(): Promise<void>;
 }

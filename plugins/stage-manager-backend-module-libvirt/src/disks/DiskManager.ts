@@ -2,6 +2,7 @@ import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
 import {
   CreateDiskRequest,
   DiskExportInfo,
+  DiskExtent,
   DiskInfo,
   DiskRange,
   DiskServer,
@@ -35,6 +36,32 @@ interface QemuImgMapEntry {
   length: number;
   data: boolean;
   zero: boolean;
+  /** Which image of the backing chain holds it (0: the disk's own file). */
+  depth?: number;
+  /** Where in that image's file. */
+  offset?: number;
+}
+
+/**
+ * The data extents with the backing file holding each. Only backing files (depth ≥ 1) are
+ * named: they are frozen layers nothing writes; the disk's own file may change under a reader.
+ */
+export function extentsOf(
+  map: QemuImgMapEntry[],
+  chain: string[],
+): DiskExtent[] {
+  return map
+    .filter(e => e.data && !e.zero && e.length > 0)
+    .map(e =>
+      e.depth && e.depth > 0 && chain[e.depth] && e.offset !== undefined
+        ? {
+            offset: e.start,
+            length: e.length,
+            layer: chain[e.depth],
+            layerOffset: e.offset,
+          }
+        : { offset: e.start, length: e.length },
+    );
 }
 
 /** The extents that may hold data (not known to read as zeros), adjacent ones merged. */
@@ -297,12 +324,18 @@ export class DiskManager {
         `No disk ${request.disk} in pool ${request.pool.name}`,
       );
     }
-    const [top] = await this.info(source);
+    const chain = await this.info(source);
+    const [top] = chain;
     const { stdout } = await runCommand(
       ['qemu-img', 'map', '--output=json', '-U', '-f', top.format, source],
       { timeoutMs: 10 * 60_000 },
     );
-    const dataRanges = dataRangesOf(JSON.parse(stdout) as QemuImgMapEntry[]);
+    const map = JSON.parse(stdout) as QemuImgMapEntry[];
+    const dataRanges = dataRangesOf(map);
+    const extents = extentsOf(
+      map,
+      chain.map(c => c.filename),
+    );
     await fs.rm(socketPath, { force: true });
     // checkPath rules out commas, so the path needs no escaping in the option string.
     const child = spawn(
@@ -350,6 +383,7 @@ export class DiskManager {
       socketPath,
       virtualSizeBytes: top['virtual-size'],
       dataRanges,
+      extents,
       close,
     };
   }

@@ -1,6 +1,6 @@
 import { NotFoundError } from '@backstage/errors';
 import { ArchiveVerification } from '@internal/plugin-stage-manager-common';
-import { DiskRange } from '@internal/plugin-stage-manager-node';
+import { DiskExtent, DiskRange } from '@internal/plugin-stage-manager-node';
 import { createHash, webcrypto } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -98,6 +98,8 @@ export interface DiskSource {
   read(buffer: Buffer, offset: number): Promise<void>;
   /** Ranges that may hold data, ascending; every byte outside reads as zero. Absent: anywhere. */
   dataRanges?: DiskRange[];
+  /** Where the data lives, when the driver knows (see `DiskServer.extents`). */
+  extents?: DiskExtent[];
 }
 
 /** Whether chunk `i` of a disk overlaps one of its data ranges. */
@@ -169,11 +171,19 @@ async function readChunkBatch(
 export async function hashDisk(
   source: DiskSource,
   chunkSize: number,
-  signal?: AbortSignal,
+  options: {
+    signal?: AbortSignal;
+    /** Only these chunks (the others are answered null). */
+    wanted?: (i: number) => boolean;
+  } = {},
 ): Promise<Array<string | null>> {
+  const { signal, wanted } = options;
   const chunkCount = Math.ceil(source.sizeBytes / chunkSize);
   const chunks: Array<string | null> = new Array(chunkCount).fill(null);
-  const mayHoldData = chunksWithData(source.dataRanges, chunkSize, chunkCount);
+  const withData = chunksWithData(source.dataRanges, chunkSize, chunkCount);
+  const mayHoldData = wanted
+    ? (i: number) => wanted(i) && withData(i)
+    : withData;
   const zero = Buffer.alloc(chunkSize);
   const buffers = [0, 1].map(() => Buffer.allocUnsafe(BATCH * chunkSize));
   let reading = readChunkBatch(source, buffers[0], 0, chunkSize, mayHoldData);

@@ -39,6 +39,7 @@ export async function withServedDisk<T>(
           sizeBytes: server.virtualSizeBytes,
           read: (buffer, offset) => client.read(buffer, offset),
           dataRanges: server.dataRanges,
+          extents: server.extents,
         });
       } finally {
         await client.close();

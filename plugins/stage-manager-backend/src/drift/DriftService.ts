@@ -25,8 +25,6 @@ import {
   PoolLocation,
 } from '@internal/plugin-stage-manager-node';
 import { randomUUID } from 'node:crypto';
-import { hashDisk } from '../archives/ChunkRepository';
-import { withServedDisk } from '../archives/servedDisk';
 import { StageManagerConfig } from '../config/StageManagerConfig';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
@@ -36,7 +34,7 @@ import { machineName } from '../lifecycle/names';
 import { AuditLog, principalRef } from '../services/AuditLog';
 import { Authorizer } from '../services/Authorizer';
 import { ServiceDirectory } from '../services/ServiceDirectory';
-import { compareChunkLists } from './diskDrift';
+import { ChunkListCache, compareDisks } from './diskComparison';
 import {
   configurationLayer,
   disksLayer,
@@ -49,8 +47,7 @@ import {
 } from './layers';
 
 /** A disk's chunk list, shared by the scans of one run (production is hashed once). */
-type ChunkList = { virtualSizeBytes: number; chunks: Array<string | null> };
-export type ChunkListCache = Map<string, Promise<ChunkList>>;
+export type { ChunkListCache };
 
 /** Whether a report found drift in a measured layer. */
 const drifted = (report: DriftReport) =>
@@ -538,30 +535,6 @@ export class DriftService {
     }));
   }
 
-  private async chunkList(
-    placed: Placed,
-    disk: { name: string; path: string },
-    cache: ChunkListCache,
-  ): Promise<ChunkList> {
-    const key = `${placed.driver.id}:${disk.path}`;
-    let list = cache.get(key);
-    if (!list) {
-      list = withServedDisk(
-        placed.driver,
-        { pool: placed.pool, disk: disk.name },
-        async source => ({
-          virtualSizeBytes: source.sizeBytes,
-          chunks: await hashDisk(
-            source,
-            this.deps.config.archives.chunkSizeBytes,
-          ),
-        }),
-      );
-      cache.set(key, list);
-    }
-    return list;
-  }
-
   /** Layer 3: every disk of every machine both have, compared by chunk hashes. */
   private async diskLayer(
     copy: Placed & { inventoryState: { ok: true } | { error: string } },
@@ -603,17 +576,14 @@ export class DriftService {
           });
           continue;
         }
-        const [pl, cl] = await Promise.all([
-          this.chunkList(prod, p.disk, cache),
-          this.chunkList(copy, c.disk, cache),
-        ]);
         disks.push(
-          compareChunkLists({
+          await compareDisks({
+            production: { driver: prod.driver, pool: prod.pool, disk: p.disk },
+            copy: { driver: copy.driver, pool: copy.pool, disk: c.disk },
             machine,
             disk: label,
             chunkSizeBytes: this.deps.config.archives.chunkSizeBytes,
-            production: pl,
-            copy: cl,
+            cache,
           }),
         );
       }

@@ -1,4 +1,5 @@
 import { DiskDrift } from '@internal/plugin-stage-manager-common';
+import { DiskExtent } from '@internal/plugin-stage-manager-node';
 
 /** Changed regions a disk's drift lists at most (the largest). */
 export const MAX_REGIONS = 20;
@@ -48,4 +49,46 @@ export function compareChunkLists(input: {
       .sort((a, b) => b.length - a.length || a.offset - b.offset)
       .slice(0, MAX_REGIONS),
   };
+}
+
+/**
+ * Per chunk, where its bytes come from: the places in read-only layers its data ranges map to
+ * (by position in the chunk), `zero` for a chunk without data, undefined when some of its data
+ * is in a disk's own writable layer or the driver did not say. Two disks' chunks with the same
+ * defined signature hold the same bytes without reading them (linked clones share their frozen
+ * layers).
+ */
+export function chunkSignatures(
+  extents: DiskExtent[] | undefined,
+  chunkSize: number,
+  chunkCount: number,
+): Array<string | undefined> {
+  if (!extents) return new Array(chunkCount).fill(undefined);
+  const parts: string[][] = Array.from({ length: chunkCount }, () => []);
+  const unknown = new Uint8Array(chunkCount);
+  for (const e of extents) {
+    if (e.length <= 0) continue;
+    const first = Math.floor(e.offset / chunkSize);
+    const last = Math.min(
+      chunkCount - 1,
+      Math.floor((e.offset + e.length - 1) / chunkSize),
+    );
+    for (let i = first; i <= last; i++) {
+      if (e.layer === undefined || e.layerOffset === undefined) {
+        unknown[i] = 1;
+        continue;
+      }
+      const start = Math.max(e.offset, i * chunkSize);
+      const end = Math.min(e.offset + e.length, (i + 1) * chunkSize);
+      parts[i].push(
+        `${start - i * chunkSize}+${end - start}@${e.layer}:${
+          e.layerOffset + (start - e.offset)
+        }`,
+      );
+    }
+  }
+  return parts.map((p, i) => {
+    if (unknown[i]) return undefined;
+    return p.length ? p.join(',') : 'zero';
+  });
 }

@@ -5,7 +5,7 @@ import {
   DriftLayer,
 } from '@internal/plugin-stage-manager-common';
 import { Inventory, MachineInfo } from '@internal/plugin-stage-manager-node';
-import { compareChunkLists } from './diskDrift';
+import { chunkSignatures, compareChunkLists } from './diskDrift';
 import {
   configurationLayer,
   disksLayer,
@@ -237,6 +237,44 @@ describe('drift layers', () => {
       expect(drift.differingChunks).toBe(1);
       expect(drift.fraction).toBeCloseTo(50 / 250);
       expect(drift.regions).toEqual([{ offset: 200, length: 50 }]);
+    });
+
+    it('signs chunks by the layer places their data comes from, and not when a disk wrote it itself', () => {
+      const base = '/pool/base.qcow2';
+      // Chunk 0: from the base at 0; chunk 1: half from the base, half the disk's own;
+      // chunk 2: nothing (zero); chunk 3: from the base at 8 (two pieces).
+      const sigs = chunkSignatures(
+        [
+          { offset: 0, length: 14, layer: base, layerOffset: 100 },
+          { offset: 14, length: 2 },
+          { offset: 24, length: 4, layer: base, layerOffset: 8 },
+          { offset: 28, length: 4, layer: base, layerOffset: 40 },
+        ],
+        8,
+        4,
+      );
+      expect(sigs).toEqual([
+        `0+8@${base}:100`,
+        undefined,
+        'zero',
+        `0+4@${base}:8,4+4@${base}:40`,
+      ]);
+      // The same place of another layer is another signature; no extents, nothing known.
+      expect(
+        chunkSignatures(
+          [
+            {
+              offset: 0,
+              length: 8,
+              layer: '/pool/other.qcow2',
+              layerOffset: 100,
+            },
+          ],
+          8,
+          1,
+        ),
+      ).not.toEqual([sigs[0]]);
+      expect(chunkSignatures(undefined, 8, 2)).toEqual([undefined, undefined]);
     });
 
     it('scores by the share of differing bytes over all disks', () => {

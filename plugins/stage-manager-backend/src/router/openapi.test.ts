@@ -1035,6 +1035,7 @@ const responseFields: Record<
     virtualSizeBytes: 'required',
     chunkSizeBytes: 'required',
     chunks: 'required',
+    chunksRead: 'optional',
     differingChunks: 'required',
     fraction: 'required',
     regions: 'required',
