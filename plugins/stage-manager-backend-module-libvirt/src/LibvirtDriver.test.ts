@@ -683,11 +683,14 @@ describe('LibvirtDriver on real libvirt', () => {
       source.path,
     ]);
     const socketDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-nbd-test-'));
+    // Closed whatever happens: a server no client ever reached would run on.
+    const opened: Array<{ close(): Promise<void> }> = [];
     try {
       const socketPath = path.join(socketDir, 'disk.sock');
       const server = await timed('serveDisk', () =>
         driver.serveDisk({ pool, disk: `${prefix}-nbd`, socketPath }),
       );
+      opened.push(server);
       expect(server.virtualSizeBytes).toBe(1024 ** 3);
       expect(fs.statSync(socketPath).isSocket()).toBe(true);
       // Ascending, disjoint ranges: the guest's few clusters at the start and the written MiB.
@@ -743,11 +746,13 @@ describe('LibvirtDriver on real libvirt', () => {
         disk: `${prefix}-nbd`,
         socketPath,
       });
+      opened.push(unused);
       await unused.close();
       expect(fs.existsSync(socketPath)).toBe(false);
       expect(
         childProcess
-          .execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+          // -ww: whole command lines (ps cuts them at 80 columns when piped).
+          .execFileSync('ps', ['-ww', '-eo', 'args'], { encoding: 'utf8' })
           .split('\n')
           .filter(l => l.startsWith('qemu-nbd') && l.includes(socketPath)),
       ).toEqual([]);
@@ -763,6 +768,7 @@ describe('LibvirtDriver on real libvirt', () => {
         }),
       ).rejects.toThrow(/Invalid socket/);
     } finally {
+      for (const server of opened) await server.close();
       fs.rmSync(socketDir, { recursive: true, force: true });
       await driver.deleteDisk({ pool, disk: `${prefix}-nbd` });
     }
