@@ -18,7 +18,6 @@
  * Prints bytes stored for all rounds vs one round, and throughputs with their ratios.
  * Everything lives in a temporary folder (`sm-bench-…`), removed afterwards.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,30 +30,12 @@ import { withServedDisk } from '../plugins/stage-manager-backend/src/archives/se
 import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
 import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
 import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
+import { run, silentLogger, timed } from './lib';
 
 const rounds = Number(process.argv[2] ?? 10);
 const sizeGiB = Number(process.argv[3] ?? 1);
 const changePercent = Number(process.argv[4] ?? 1);
 const MiB = 1024 * 1024;
-
-const logger = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  child() {
-    return logger;
-  },
-} as any;
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const start = process.hrtime.bigint();
-  const result = await fn();
-  return [result, Number(process.hrtime.bigint() - start) / 1e9];
-}
-
-const run = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** `bytes` of real program data, different for each round: a slice of /usr/bin's files. */
 function realData(bytes: number, round: number): Buffer {
@@ -112,7 +93,7 @@ async function main() {
     runDir: path.join(root, 'run'),
     stopTimeoutMs: 3000,
     pools: [pool],
-    logger,
+    logger: silentLogger,
   });
   const knex = knexFactory({
     client: 'better-sqlite3',

@@ -14,20 +14,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
+import { silentLogger } from './lib';
 
 const dataMiB = Number(process.argv[2] ?? 512);
 const rounds = Number(process.argv[3] ?? 3);
 const guestDir = path.resolve(__dirname, '../.cache/guest');
-
-const logger = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  child() {
-    return logger;
-  },
-} as any;
 
 function median(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -50,7 +41,7 @@ async function main() {
     runDir: path.join(root, 'run'),
     stopTimeoutMs: 3000,
     pools: [pool],
-    logger,
+    logger: silentLogger,
   });
   const deploymentId = randomUUID();
   const name = `sm-bench${deploymentId.slice(0, 6)}`;

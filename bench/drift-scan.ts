@@ -20,7 +20,6 @@
  * Prints times, bytes read and ratios; the machines are not booted (disk layer only; the other
  * layers take milliseconds).
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,31 +31,13 @@ import {
 } from '../plugins/stage-manager-backend/src/drift/diskComparison';
 import { compareChunkLists } from '../plugins/stage-manager-backend/src/drift/diskDrift';
 import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
+import { run, silentLogger, timed } from './lib';
 
 const sizes = (process.argv[2] ?? '1,2,4').split(',').map(Number);
 const changePercent = Number(process.argv[3] ?? 1);
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const MACHINES = ['db', 'app', 'web'];
-
-const logger = {
-  info() {},
-  warn() {},
-  error() {},
-  debug() {},
-  child() {
-    return logger;
-  },
-} as any;
-
-const run = (cmd: string, args: string[]) =>
-  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-
-async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
-  const start = process.hrtime.bigint();
-  const result = await fn();
-  return [result, Number(process.hrtime.bigint() - start) / 1e9];
-}
 
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-drift-'));
@@ -69,7 +50,7 @@ async function main() {
     runDir: path.join(root, 'run'),
     stopTimeoutMs: 3000,
     pools: [pool],
-    logger,
+    logger: silentLogger,
   });
   try {
     // One ext4 image with /usr/share, repeated to fill larger disks.

@@ -32,6 +32,13 @@ interface FakeDisk {
   content: string;
 }
 
+/** A fake disk's raw bytes: FAKE_DISK_BYTES, its content marker as the first line, zeros after. */
+function rawBytes(disk: FakeDisk): Buffer {
+  const data = Buffer.alloc(FAKE_DISK_BYTES);
+  data.write(`${disk.content}\n`, 'utf8');
+  return data;
+}
+
 interface FakeMachine extends MachineInfo {
   deploymentId: string;
 }
@@ -210,8 +217,7 @@ export class FakeDriver implements HypervisorDriver {
     }
     const disk = this.disks.get(this.key(request.pool.name, request.disk));
     if (!disk) throw new NotFoundError(`No disk ${request.disk}`);
-    const data = Buffer.alloc(FAKE_DISK_BYTES);
-    data.write(`${disk.content}\n`, 'utf8');
+    const data = rawBytes(disk);
     fs.writeFileSync(request.targetPath, data);
     return { targetPath: request.targetPath, bytes: data.length };
   }
@@ -224,8 +230,7 @@ export class FakeDriver implements HypervisorDriver {
     await this.enter('serveDisk', request.disk);
     const disk = this.disks.get(this.key(request.pool.name, request.disk));
     if (!disk) throw new NotFoundError(`No disk ${request.disk}`);
-    const data = Buffer.alloc(FAKE_DISK_BYTES);
-    data.write(`${disk.content}\n`, 'utf8');
+    const data = rawBytes(disk);
     const server = await serveNbd({
       socketPath: request.socketPath,
       sizeBytes: data.length,

@@ -6,49 +6,15 @@ import { FAKE_DISK_BYTES, FakeDriver } from '../__testUtils__/FakeDriver';
 import {
   ANN,
   as,
-  BOB,
   createHarness,
   Harness,
   MALLORY,
 } from '../__testUtils__/lifecycleHarness';
+import { cloned, deployed, inProduction } from '../__testUtils__/deployments';
 
 jest.setTimeout(60_000);
 
 const CHUNK = 64 * 1024;
-
-async function deployed(h: Harness, stage: string): Promise<Deployment> {
-  const op = await h.settle(
-    await h.lifecycle.deploy(
-      { configurationId: h.configurationId, stage },
-      as(ANN),
-    ),
-  );
-  expect(op.state).toBe('succeeded');
-  return (await h.store.deployments.get(op.targetDeploymentId!))!;
-}
-
-/** A running primary in production, through its approval. */
-async function inProduction(h: Harness): Promise<Deployment> {
-  const uat = await deployed(h, 'uat');
-  const requested = await h.lifecycle.promote(uat.id, {}, as(ANN));
-  await h.approvals.decide(
-    requested.approvalRequestId!,
-    'approve',
-    'ok',
-    as(BOB),
-  );
-  const op = await h.settle(requested);
-  expect(op.state).toBe('succeeded');
-  return (await h.store.deployments.get(op.targetDeploymentId!))!;
-}
-
-async function cloned(h: Harness, source: Deployment, stage: string) {
-  const op = await h.settle(
-    await h.lifecycle.clone(source.id, { stage, mode: 'linked' }, as(ANN)),
-  );
-  expect(op.state).toBe('succeeded');
-  return (await h.store.deployments.get(op.targetDeploymentId!))!;
-}
 
 /** The fake disk behind a machine's first disk. */
 function diskOf(h: Harness, deployment: Deployment, machine: string) {

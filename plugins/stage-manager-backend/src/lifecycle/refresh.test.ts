@@ -6,41 +6,13 @@ import { FakeDriver } from '../__testUtils__/FakeDriver';
 import {
   ANN,
   as,
-  BOB,
   createHarness,
   Harness,
   MALLORY,
 } from '../__testUtils__/lifecycleHarness';
+import { cloned, deployed, inProduction } from '../__testUtils__/deployments';
 
 jest.setTimeout(60_000);
-
-async function deployed(
-  h: Harness,
-  stage: string,
-  version?: number,
-): Promise<Deployment> {
-  const op = await h.settle(
-    await h.lifecycle.deploy(
-      { configurationId: h.configurationId, stage, version },
-      as(ANN),
-    ),
-  );
-  expect(op.state).toBe('succeeded');
-  return (await h.store.deployments.get(op.targetDeploymentId!))!;
-}
-
-async function inProduction(h: Harness): Promise<Deployment> {
-  const uat = await deployed(h, 'uat');
-  const requested = await h.lifecycle.promote(uat.id, {}, as(ANN));
-  await h.approvals.decide(
-    requested.approvalRequestId!,
-    'approve',
-    'ok',
-    as(BOB),
-  );
-  expect((await h.settle(requested)).state).toBe('succeeded');
-  return (await h.store.deployments.get(requested.targetDeploymentId!))!;
-}
 
 /** Gives each machine's current disk a content marker (what the guest would read). */
 function mark(h: Harness, deployment: Deployment, prefix: string) {
@@ -76,16 +48,7 @@ describe('refresh from production', () => {
 
     it('re-clones a drifted copy in place: same id, fence and lease, production’s disks and version, old disks gone, drift back to 100 %', async () => {
       const production = await inProduction(h);
-      const cloneOp = await h.settle(
-        await h.lifecycle.clone(
-          production.id,
-          { stage: 'test', mode: 'linked' },
-          as(ANN),
-        ),
-      );
-      const copy = (await h.store.deployments.get(
-        cloneOp.targetDeploymentId!,
-      ))!;
+      const copy = await cloned(h, production, 'test');
       const lease = await h.store.leases.get(copy.id);
       expect(lease).toBeDefined();
       mark(h, copy, 'patched');
@@ -199,27 +162,17 @@ describe('refresh from production', () => {
 
     it('puts the old machines back on their old disks when the refresh fails before its commit', async () => {
       const production = await inProduction(h);
-      const copy = await h.store.deployments.get(
-        (
-          await h.settle(
-            await h.lifecycle.clone(
-              production.id,
-              { stage: 'test', mode: 'linked' },
-              as(ANN),
-            ),
-          )
-        ).targetDeploymentId!,
-      );
-      mark(h, copy!, 'kept');
+      const copy = await cloned(h, production, 'test');
+      mark(h, copy, 'kept');
       const before = h.driver.objects();
       h.driver.failNext('startMachine', new Error('no room on the host'));
 
-      const op = await h.settle(await h.lifecycle.refresh(copy!.id, as(ANN)));
+      const op = await h.settle(await h.lifecycle.refresh(copy.id, as(ANN)));
       expect(op.state).toBe('rolled-back');
       expect(op.error).toMatch(/no room on the host/);
-      const after = (await h.store.deployments.get(copy!.id))!;
+      const after = (await h.store.deployments.get(copy.id))!;
       expect(after.state).toBe('running');
-      expect(after.clonedFrom).toBe(copy!.clonedFrom);
+      expect(after.clonedFrom).toBe(copy.clonedFrom);
       expect(markers(h, after)).toEqual({
         db: 'kept-db',
         app: 'kept-app',
@@ -232,7 +185,7 @@ describe('refresh from production', () => {
       const now = h.driver.objects();
       const mine = (list: string[]) =>
         list.filter(n =>
-          n.startsWith(`sm-${copy!.id.replace(/-/g, '').slice(0, 8)}`),
+          n.startsWith(`sm-${copy.id.replace(/-/g, '').slice(0, 8)}`),
         );
       expect(mine(now.disks)).toEqual(mine(before.disks));
       expect(mine(now.machines)).toEqual(mine(before.machines));
@@ -240,17 +193,7 @@ describe('refresh from production', () => {
 
     it('leaves the copy as it was when freezing production fails', async () => {
       const production = await inProduction(h);
-      const copy = (await h.store.deployments.get(
-        (
-          await h.settle(
-            await h.lifecycle.clone(
-              production.id,
-              { stage: 'test', mode: 'linked' },
-              as(ANN),
-            ),
-          )
-        ).targetDeploymentId!,
-      ))!;
+      const copy = await cloned(h, production, 'test');
       h.driver.failNext('freezeMachineDisks', new Error('disk busy'));
       const op = await h.settle(await h.lifecycle.refresh(copy.id, as(ANN)));
       expect(op.state).toBe('rolled-back');

@@ -1,0 +1,24 @@
+/** Helpers the benchmarks share. */
+import { execFileSync } from 'node:child_process';
+
+/** A logger that says nothing (drivers and stores log every step). */
+export const silentLogger = {
+  info() {},
+  warn() {},
+  error() {},
+  debug() {},
+  child() {
+    return silentLogger;
+  },
+} as any;
+
+/** Runs a program with an argument array; throws with its stderr when it fails. */
+export const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** The result of `fn` and the seconds it took. */
+export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
