@@ -445,6 +445,69 @@ describe('ChunkRepository', () => {
       expect(fs.existsSync(path.join(dir, 'nbd.sock'))).toBe(false);
     });
 
+    it('serves a disk of many more chunks than it caches to readers that hold replies a while', async () => {
+      const { store, chunks, dir } = await setup(databaseId);
+      // 96 distinct chunks (the reader caches 32) and a short tail.
+      const data = Buffer.concat([
+        ...Array.from({ length: 96 }, (_, i) => textBlock(CHUNK, 1000 + i)),
+        textBlock(1000, 3),
+      ]);
+      const file = path.join(dir, 'many.raw');
+      fs.writeFileSync(file, data);
+      const a = await newArchive(store);
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      const read = await chunks.diskReader({
+        archiveId: a,
+        tier: 'hot',
+        disk: manifestOf(stored),
+      });
+      // A reply held until the whole disk has been read past it (a slow socket): its buffers
+      // must not be reused meanwhile.
+      const held = await read(CHUNK / 2, 2 * CHUNK);
+      // Eight readers in flight, forwards over the disk, each request across a chunk border;
+      // a reply is checked only after a pause (as a socket may hold it) and then released.
+      const request = 3 * CHUNK;
+      const offsets: number[] = [];
+      for (let at = CHUNK / 2; at < data.length; at += request) {
+        offsets.push(at);
+      }
+      let next = 0;
+      const bad: number[] = [];
+      const reader = async () => {
+        while (next < offsets.length) {
+          const offset = offsets[next++];
+          const length = Math.min(request, data.length - offset);
+          const { parts, release } = await read(offset, length);
+          await new Promise(resolve =>
+            setTimeout(resolve, (offset / CHUNK) % 5),
+          );
+          const got = Buffer.concat(parts);
+          if (!got.equals(data.subarray(offset, offset + length))) {
+            bad.push(offset);
+          }
+          release();
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, reader));
+      expect(bad).toEqual([]);
+      expect(
+        Buffer.concat(held.parts).equals(
+          data.subarray(CHUNK / 2, CHUNK / 2 + 2 * CHUNK),
+        ),
+      ).toBe(true);
+      held.release();
+      // The start of the disk again, long evicted from the cache.
+      const again = await read(0, 2 * CHUNK);
+      expect(
+        Buffer.concat(again.parts).equals(data.subarray(0, 2 * CHUNK)),
+      ).toBe(true);
+      again.release();
+    });
+
     it('starts a new file generation for a chunk used again after it lost its last reference, and sweeps files the catalog does not know', async () => {
       const { store, chunks, dir } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');

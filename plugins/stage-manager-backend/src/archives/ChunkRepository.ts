@@ -1,18 +1,28 @@
 import { NotFoundError } from '@backstage/errors';
 import { ArchiveVerification } from '@internal/plugin-stage-manager-common';
 import { DiskExtent, DiskRange } from '@internal/plugin-stage-manager-node';
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { ArchiveTierConfig } from '../config/StageManagerConfig';
 import { ArchiveDiskManifest, ChunkState } from '../database/ArchiveStore';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
+import { ChunkCodec, ChunkCodecError } from './ChunkCodec';
+import { ReadResult } from './NbdExport';
 import { TierStorage } from './TierStorage';
 
-const zstdCompress = promisify(zlib.zstdCompress);
-const zstdDecompress = promisify(zlib.zstdDecompress);
+/** A reused shared buffer a restore decompresses chunks into (see `diskReader`). */
+interface Slot {
+  memory: Buffer;
+  /** The cache, a load in progress, and unsent replies that use it. */
+  users: number;
+}
+
+interface CachedChunk {
+  /** Absent for zero chunks. */
+  slot?: Slot;
+  loading: Promise<Buffer>;
+}
 
 /** A configured tier and where it stores. */
 export interface Tier {
@@ -73,22 +83,13 @@ function parseChunkKey(
   return m ? { hash: m[1], generation: Number(m[2]) } : undefined;
 }
 
-/**
- * sha256 of a chunk, hex, on the calling thread (about 0.5 ms per MiB): the archive's reader
- * hashes each batch while the thread pool compresses earlier ones.
- */
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
 }
 
-/**
- * sha256 of a chunk, hex, on the thread pool (WebCrypto), so verifying overlaps with reading,
- * decompression and the event loop of a restore.
- */
-async function sha256OnThreadPool(data: Buffer): Promise<string> {
-  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString(
-    'hex',
-  );
+/** sha256 of a chunk, hex, on the calling thread (about 0.6 ms per MiB). */
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** A disk to archive: its size, how to read it, and where it may hold data. */
@@ -238,10 +239,15 @@ export class ChunkRepository {
       store: StageManagerStore;
       tiers: Tier[];
       chunkSizeBytes: number;
+      /** Hashing and (de)compression off the event loop; default: a codec of its own. */
+      codec?: ChunkCodec;
     },
   ) {
     this.tiers = new Map(deps.tiers.map(t => [t.config.name, t]));
+    this.codec = deps.codec ?? new ChunkCodec();
   }
+
+  private readonly codec: ChunkCodec;
 
   /** The tier names, hottest first. */
   tierNames(): string[] {
@@ -303,9 +309,10 @@ export class ChunkRepository {
     let addedBytes = 0;
     // Reused read buffers of a batch each (a fresh 1 MiB buffer per chunk made garbage
     // collection the main cost): one being read into, one being hashed and pinned, the others
-    // being compressed and written in the background.
+    // being compressed and written in the background. Shared memory, so the codec's workers
+    // hash and compress the chunks where they are.
     const buffers = Array.from({ length: BUFFER_SETS }, () =>
-      Buffer.allocUnsafe(BATCH * chunkSize),
+      Buffer.from(new SharedArrayBuffer(BATCH * chunkSize)),
     );
     const writing: Array<Promise<number>> = buffers.map(() =>
       Promise.resolve(0),
@@ -331,13 +338,18 @@ export class ChunkRepository {
           reading = nextBatch(start + BATCH, (k + 1) % BUFFER_SETS);
           reading.catch(() => undefined);
         }
+        const withData = read.filter(
+          ({ data }) => !data.equals(zero.subarray(0, data.length)),
+        );
+        const hashes = await Promise.all(
+          withData.map(({ data }) => this.codec.hash(data)),
+        );
         const batch: Array<{ hash: string; data: Buffer }> = [];
-        for (const { i, data } of read) {
-          if (data.equals(zero.subarray(0, data.length))) continue;
-          dataBytes += data.length;
-          chunks[i] = sha256(data);
-          batch.push({ hash: chunks[i]!, data });
-        }
+        withData.forEach(({ i, data }, n) => {
+          chunks[i] = hashes[n];
+          batch.push({ hash: hashes[n], data });
+        });
+        dataBytes += sum(withData.map(({ data }) => data.length));
         if (batch.length === 0) continue;
         // Pinned in order, one batch at a time; compressed and written in the background.
         const states = await this.deps.store.transaction(stores =>
@@ -352,10 +364,12 @@ export class ChunkRepository {
           st => !st.stored && !scheduled.has(st.hash),
         );
         missing.forEach(st => scheduled.add(st.hash));
+        // The batch's chunks are not read again once hashed: frames may take their place.
         writing[k % BUFFER_SETS] = this.writeMissing(
           tier,
           missing,
           new Map(batch.map(c => [c.hash, c.data])),
+          { inPlace: true },
         );
         // Keep a rejection observed until it is awaited.
         writing[k % BUFFER_SETS].catch(() => undefined);
@@ -383,20 +397,17 @@ export class ChunkRepository {
     tier: Tier,
     states: ChunkState[],
     data: Map<string, Buffer>,
+    options: { inPlace?: boolean } = {},
   ): Promise<number> {
     const written = await Promise.all(
       states
         .filter(s => !s.stored)
         .map(async s => {
-          const raw = data.get(s.hash)!;
-          const compressed = await zstdCompress(raw, {
-            // One pass through the thread pool instead of one per 16 KiB of output.
-            chunkSize: Math.max(64 * 1024, raw.length + 1024),
-            params: {
-              [zlib.constants.ZSTD_c_compressionLevel]:
-                tier.config.compressionLevel,
-            },
-          });
+          const compressed = await this.codec.compress(
+            data.get(s.hash)!,
+            tier.config.compressionLevel,
+            { inPlace: options.inPlace },
+          );
           await tier.storage.put(chunkKey(s.hash, s.generation), compressed);
           return { ...s, bytes: compressed.length };
         }),
@@ -416,13 +427,17 @@ export class ChunkRepository {
     return written.reduce((n, w) => n + w.bytes, 0);
   }
 
-  /** Reads one chunk of a tier and checks it against its hash. */
+  /**
+   * Reads one chunk of a tier and checks it against its hash; with `into` (shared memory) the
+   * chunk is decompressed there.
+   */
   private async readChunk(
     tier: Tier,
     state: ChunkState | undefined,
     hash: string,
     expectedLength: number | undefined,
     where: () => string,
+    into?: Uint8Array,
   ): Promise<Buffer> {
     if (!state) {
       throw new ArchiveDamagedError(
@@ -432,35 +447,53 @@ export class ChunkRepository {
       );
     }
     const key = chunkKey(hash, state.generation);
-    let compressed: Buffer;
+    const missing = () =>
+      new ArchiveDamagedError(
+        `Chunk ${hash} (${where()}) is missing: no ${key} in ${
+          tier.storage.location
+        }`,
+      );
+    let frame: Uint8Array | { file: string };
+    const file = tier.storage.localPath?.(key);
+    if (file) {
+      // The worker reads the file: its bytes never pass through this thread.
+      frame = { file };
+    } else {
+      try {
+        frame = await tier.storage.get(key);
+      } catch (error) {
+        if ((error as Error).name === 'NotFoundError') throw missing();
+        throw error;
+      }
+    }
+    let decompressed: { data: Buffer; hash: string };
     try {
-      compressed = await tier.storage.get(key);
+      decompressed = await this.codec.decompress(
+        frame,
+        expectedLength ?? this.deps.chunkSizeBytes,
+        { into },
+      );
     } catch (error) {
-      if ((error as Error).name === 'NotFoundError') {
-        throw new ArchiveDamagedError(
-          `Chunk ${hash} (${where()}) is missing: no ${key} in ${
+      if (!(error instanceof ChunkCodecError)) throw error;
+      if (error.code === 'ENOENT') throw missing();
+      if (error.code && /^E[A-Z]+$/.test(error.code)) {
+        // The file is there but could not be read: a storage fault, not a damaged chunk.
+        throw new Error(
+          `Chunk ${hash} (${where()}): cannot read ${key} in ${
             tier.storage.location
-          }`,
+          }: ${error.message}`,
         );
       }
-      throw error;
-    }
-    let data: Buffer;
-    try {
-      data = await zstdDecompress(compressed, {
-        // One pass through the thread pool instead of one per 16 KiB of output.
-        chunkSize: Math.max(64 * 1024, (expectedLength ?? 0) + 1024),
-      });
-    } catch (error) {
       throw new ArchiveDamagedError(
         `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
           tier.storage.location
-        } does not decompress (${(error as Error).message})`,
+        } does not decompress (${error.message})`,
       );
     }
+    const { data } = decompressed;
     if (
       (expectedLength !== undefined && data.length !== expectedLength) ||
-      (await sha256OnThreadPool(data)) !== hash
+      decompressed.hash !== hash
     ) {
       throw new ArchiveDamagedError(
         `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
@@ -532,13 +565,18 @@ export class ChunkRepository {
 
   /**
    * Random access to an archived disk's bytes (each chunk verified when first read, a few kept
-   * decompressed), for serving the disk to a reader such as an NBD client.
+   * decompressed), for serving the disk to a reader such as an NBD client (`serveNbd`).
+   *
+   * Chunks are decompressed by the codec's workers into reused shared buffers ("slots"), so a
+   * restore allocates nothing per chunk on this thread (a fresh 1 MiB buffer per chunk made
+   * garbage collection the main cost of a restore). A slot is reused once no cached chunk, no
+   * load and no unsent reply uses it: every read result holds its slots until `release`.
    */
   async diskReader(options: {
     archiveId: string;
     tier: string;
     disk: ArchiveDiskManifest;
-  }): Promise<(offset: number, length: number) => Promise<Buffer>> {
+  }): Promise<(offset: number, length: number) => Promise<ReadResult>> {
     const tier = this.tier(options.tier);
     const { disk } = options;
     const states = new Map(
@@ -549,28 +587,52 @@ export class ChunkRepository {
         )
       ).map(s => [s.hash, s]),
     );
-    const cache = new Map<number, Promise<Buffer>>();
+    const free: Slot[] = [];
+    const unuse = (slot: Slot | undefined) => {
+      if (slot && --slot.users === 0) free.push(slot);
+    };
+    const cache = new Map<number, CachedChunk>();
     // Zero chunks are read often (whole disks are read): one shared buffer, never written to.
     const zeros = Buffer.alloc(disk.chunkSizeBytes);
-    const chunk = (i: number): Promise<Buffer> => {
+    const chunk = (i: number): CachedChunk => {
       const cached = cache.get(i);
       if (cached) return cached;
       const hash = disk.chunks[i];
       const length = chunkLength(disk, i);
-      const loading = hash
-        ? this.readChunk(tier, states.get(hash), hash, length, () =>
-            chunkPlace(options.archiveId, disk, i),
-          )
-        : Promise.resolve(zeros.subarray(0, length));
-      cache.set(i, loading);
+      let entry: CachedChunk;
+      if (hash) {
+        const slot = free.pop() ?? {
+          memory: Buffer.from(new SharedArrayBuffer(disk.chunkSizeBytes)),
+          users: 0,
+        };
+        // One use for the cache, one for the load until it settles.
+        slot.users = 2;
+        const loading = this.readChunk(
+          tier,
+          states.get(hash),
+          hash,
+          length,
+          () => chunkPlace(options.archiveId, disk, i),
+          slot.memory,
+        );
+        loading.then(
+          () => unuse(slot),
+          () => unuse(slot),
+        );
+        entry = { slot, loading };
+      } else {
+        entry = { loading: Promise.resolve(zeros.subarray(0, length)) };
+      }
+      cache.set(i, entry);
       // Readers go forwards with a few requests in flight: keep the latest chunks only.
       while (cache.size > READER_CACHE_CHUNKS) {
-        cache.delete(cache.keys().next().value!);
+        const oldest = cache.keys().next().value!;
+        unuse(cache.get(oldest)!.slot);
+        cache.delete(oldest);
       }
-      return loading;
+      return entry;
     };
     return async (offset, length) => {
-      const parts: Buffer[] = [];
       const size = disk.chunkSizeBytes;
       // Start every chunk of the range, and the next few (readers go forwards), before waiting.
       const first = Math.floor(offset / size);
@@ -580,17 +642,30 @@ export class ChunkRepository {
         i <= Math.min(last + READ_AHEAD, disk.chunkCount - 1);
         i++
       ) {
-        chunk(i).catch(() => undefined); // awaited (and reported) by the read that needs it
+        chunk(i).loading.catch(() => undefined); // awaited (and reported) by the read that needs it
       }
-      for (let at = offset; at < offset + length; ) {
-        const i = Math.floor(at / size);
-        const data = await chunk(i);
-        const from = at - i * size;
-        const to = Math.min(data.length, from + (offset + length - at));
-        parts.push(data.subarray(from, to));
-        at += to - from;
+      const parts: Buffer[] = [];
+      const held: Slot[] = [];
+      const release = () => held.splice(0).forEach(unuse);
+      try {
+        for (let at = offset; at < offset + length; ) {
+          const i = Math.floor(at / size);
+          const entry = chunk(i);
+          if (entry.slot) {
+            entry.slot.users++;
+            held.push(entry.slot);
+          }
+          const data = await entry.loading;
+          const from = at - i * size;
+          const to = Math.min(data.length, from + (offset + length - at));
+          parts.push(data.subarray(from, to));
+          at += to - from;
+        }
+      } catch (error) {
+        release();
+        throw error;
       }
-      return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      return { parts, release };
     };
   }
 

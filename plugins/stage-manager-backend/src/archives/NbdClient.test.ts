@@ -85,6 +85,52 @@ describe('NbdClient', () => {
     await expect(pending).rejects.toThrow(/closed the connection|ECONNRESET/);
   });
 
+  it('sends reused buffers before the reader gets them back', async () => {
+    const sock = path.join(dir, 'reuse.sock');
+    // One buffer for every reply: if it came back before the kernel had the bytes, later
+    // replies would overwrite earlier ones still waiting to be sent.
+    const scratch = Buffer.alloc(256 * 1024);
+    let inUse = 0;
+    let released = 0;
+    const reuse = await serveNbd({
+      socketPath: sock,
+      sizeBytes: disk.length,
+      read: async (offset, length) => {
+        while (inUse > 0) await new Promise(resolve => setImmediate(resolve));
+        inUse++;
+        disk.copy(scratch, 0, offset, offset + length);
+        return {
+          parts: [
+            scratch.subarray(0, length / 2),
+            scratch.subarray(length / 2, length),
+          ],
+          release: () => {
+            inUse--;
+            released++;
+            scratch.fill(0xee);
+          },
+        };
+      },
+    });
+    try {
+      const client = await NbdClient.connect(sock);
+      const reads = Array.from({ length: 24 }, (_, i) => ({
+        offset: i * 130_000,
+        buffer: Buffer.alloc(128 * 1024),
+      }));
+      await Promise.all(reads.map(r => client.read(r.buffer, r.offset)));
+      for (const r of reads) {
+        expect(
+          r.buffer.equals(disk.subarray(r.offset, r.offset + r.buffer.length)),
+        ).toBe(true);
+      }
+      expect(released).toBe(reads.length);
+      await client.close();
+    } finally {
+      await reuse.close();
+    }
+  });
+
   it('refuses a socket that is not an NBD server', async () => {
     const other = path.join(dir, 'not-nbd.sock');
     const plain = net.createServer(s =>

@@ -29,14 +29,17 @@ const CMD_DISC = 2;
 /** The largest read one request asks for (qemu-nbd accepts up to 32 MiB). */
 const MAX_REQUEST = 32 * 1024 * 1024;
 
+/** The socket's reads land in one reused buffer; each is handed to whoever listens now. */
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
+
 /** A byte queue the handshake reads fixed-size pieces from. */
 class HandshakeInput {
   private buffer: Buffer = Buffer.alloc(0);
   private waiting: (() => void) | undefined;
   private ended = false;
-  private readonly onData = (data: Buffer) => {
-    this.buffer =
-      this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+  /** Copies: the socket's receive buffer is reused by the next read. */
+  readonly onData = (data: Buffer) => {
+    this.buffer = Buffer.concat([this.buffer, data]);
     this.waiting?.();
   };
   private readonly onEnd = () => {
@@ -45,7 +48,6 @@ class HandshakeInput {
   };
 
   constructor(private readonly socket: net.Socket) {
-    socket.on('data', this.onData);
     socket.on('close', this.onEnd);
   }
 
@@ -66,7 +68,6 @@ class HandshakeInput {
 
   /** Stops listening; returns what arrived beyond the handshake. */
   detach(): Buffer {
-    this.socket.off('data', this.onData);
     this.socket.off('close', this.onEnd);
     return this.buffer;
   }
@@ -93,8 +94,9 @@ export class NbdClient {
     /** The export's size in bytes. */
     readonly sizeBytes: number,
     leftover: Buffer,
+    listen: (sink: (data: Buffer) => void) => void,
   ) {
-    socket.on('data', (data: Buffer) => this.receive(data));
+    listen(data => this.receive(data));
     socket.on('error', error => this.fail(error));
     socket.on('close', () =>
       this.fail(new Error('NBD server closed the connection')),
@@ -107,7 +109,20 @@ export class NbdClient {
     socketPath: string,
     options: { timeoutMs?: number } = {},
   ): Promise<NbdClient> {
-    const socket = net.createConnection(socketPath);
+    // Reads land in one reused buffer instead of a fresh one per read (which made garbage
+    // collection a main cost of reading a disk); replies are copied from it into the callers'
+    // buffers, the handshake copies what it keeps.
+    let sink: (data: Buffer) => void = () => undefined;
+    const socket = net.createConnection({
+      path: socketPath,
+      onread: {
+        buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          sink(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+          return true; // keep reading
+        },
+      },
+    });
     const timer = setTimeout(
       () =>
         socket.destroy(new Error(`NBD handshake with ${socketPath} timed out`)),
@@ -118,6 +133,7 @@ export class NbdClient {
       connectError = error;
     });
     const input = new HandshakeInput(socket);
+    sink = input.onData;
     try {
       const hello = await input.take(18);
       if (
@@ -163,7 +179,9 @@ export class NbdClient {
       if (sizeBytes === undefined) {
         throw new Error('NBD server did not tell the export size');
       }
-      return new NbdClient(socket, sizeBytes, input.detach());
+      return new NbdClient(socket, sizeBytes, input.detach(), receive => {
+        sink = receive;
+      });
     } catch (error) {
       socket.destroy();
       throw connectError ?? error;

@@ -37,8 +37,21 @@ const EIO = 5;
 const EPERM = 1;
 const EINVAL = 22;
 
-/** Reads `length` bytes at `offset` of the exported disk. */
-export type ReadAt = (offset: number, length: number) => Promise<Buffer>;
+/**
+ * Reads `length` bytes at `offset` of the exported disk: one buffer, or several in order (sent
+ * as they are, so a read across chunks needs no copy). A reader that reuses its buffers returns
+ * `{ parts, release }`: `release` is called once the parts have been handed to the kernel (or
+ * will never be sent), and the parts must not change before.
+ */
+export type ReadAt = (
+  offset: number,
+  length: number,
+) => Promise<Buffer | Buffer[] | ReadResult>;
+
+export interface ReadResult {
+  parts: Buffer[];
+  release(): void;
+}
 
 export interface NbdExport {
   /** For `qemu-img`: `nbd+unix:///?socket=…`. */
@@ -137,13 +150,22 @@ async function handle(
   // NBD clients read whole 512-byte sectors: a size that is not a multiple is rounded up and
   // the bytes past the disk's end read as zeros (disk images always are multiples).
   const exportSize = Math.ceil(options.sizeBytes / 512) * 512;
-  const read = async (offset: number, length: number) => {
+  const read = async (offset: number, length: number): Promise<ReadResult> => {
     const inside = Math.max(0, Math.min(length, options.sizeBytes - offset));
-    const data =
-      inside > 0 ? await options.read(offset, inside) : Buffer.alloc(0);
-    return inside === length
-      ? data
-      : Buffer.concat([data, Buffer.alloc(length - inside)]);
+    const data = inside > 0 ? await options.read(offset, inside) : [];
+    const result: ReadResult =
+      'parts' in data
+        ? data
+        : { parts: Array.isArray(data) ? data : [data], release: () => {} };
+    const got = result.parts.reduce((n, p) => n + p.length, 0);
+    if (got !== inside) {
+      result.release();
+      throw new Error(
+        `Read of ${inside} bytes at ${offset} returned ${got} bytes`,
+      );
+    }
+    if (inside < length) result.parts.push(Buffer.alloc(length - inside));
+    return result;
   };
   const input = new Input(socket);
   const hello = Buffer.alloc(18);
@@ -225,14 +247,23 @@ async function handle(
       continue;
     }
     read(offset, length).then(
-      data => {
-        if (!socket.destroyed) {
-          // Header and data as two writes of one reply: no copy of the data.
-          socket.cork();
-          socket.write(simpleReply(cookie, 0));
-          socket.write(data);
-          process.nextTick(() => socket.uncork());
+      ({ parts, release }) => {
+        if (socket.destroyed) {
+          release();
+          return;
         }
+        // Header and data as one write of several buffers: no copy of the data. The reader's
+        // buffers are released once the kernel has them (or the write failed).
+        socket.cork();
+        socket.write(simpleReply(cookie, 0));
+        parts.forEach((part, n) =>
+          socket.write(
+            part,
+            n === parts.length - 1 ? () => release() : undefined,
+          ),
+        );
+        if (parts.length === 0) release();
+        process.nextTick(() => socket.uncork());
       },
       error => {
         onFailure(error);

@@ -20,6 +20,11 @@ export interface TierStorage {
   delete(key: string): Promise<void>;
   /** Every key starting with `prefix`. */
   list(prefix: string): AsyncIterable<string>;
+  /**
+   * Where an object lives as a local file, for tiers that keep files this process can read
+   * (then chunk workers read them themselves instead of passing every byte through `get`).
+   */
+  localPath?(key: string): string;
 }
 
 const KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
@@ -43,12 +48,22 @@ export class FileTierStorage implements TierStorage {
     return path.join(this.location, ...checkKey(key).split('/'));
   }
 
+  localPath(key: string): string {
+    return this.file(key);
+  }
+
   async put(key: string, data: Buffer): Promise<void> {
     const file = this.file(key);
-    await fs.mkdir(path.dirname(file), { recursive: true });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.partial`;
     try {
-      await fs.writeFile(tmp, data);
+      try {
+        await fs.writeFile(tmp, data);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        // The folder does not exist yet: make it once (not before every write).
+        await fs.mkdir(path.dirname(file), { recursive: true });
+        await fs.writeFile(tmp, data);
+      }
       await fs.rename(tmp, file);
     } catch (error) {
       await fs.rm(tmp, { force: true });

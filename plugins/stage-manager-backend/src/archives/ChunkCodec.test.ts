@@ -1,0 +1,162 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { ChunkCodec, ChunkCodecError } from './ChunkCodec';
+
+const sha256 = (data: Uint8Array) =>
+  createHash('sha256').update(data).digest('hex');
+
+/** 256 KiB that compress like text: words of a small vocabulary in random order. */
+function compressible(seed: number): Buffer {
+  const words = ['stage', 'manager', 'deploy', 'archive', 'chunk', 'restore'];
+  const noise = randomBytes(200_000);
+  let text = `${seed} `;
+  for (let i = 0; text.length < 256 * 1024; i++) {
+    text += words[noise[i] % words.length] + (noise[i + 1] % 9 ? ' ' : '\n');
+  }
+  return Buffer.from(text).subarray(0, 256 * 1024);
+}
+
+function shared(data: Buffer): Buffer {
+  const copy = Buffer.from(new SharedArrayBuffer(data.length));
+  data.copy(copy);
+  return copy;
+}
+
+describe('ChunkCodec', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-codec-test-'));
+  const codec = new ChunkCodec({ threads: 2 });
+  afterAll(async () => {
+    await codec.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hashes plain and shared buffers (views too) as sha256 does', async () => {
+    const data = randomBytes(300_000);
+    const view = data.subarray(1000, 200_000);
+    await expect(codec.hash(data)).resolves.toBe(sha256(data));
+    await expect(codec.hash(view)).resolves.toBe(sha256(view));
+    const sharedView = shared(data).subarray(1000, 200_000);
+    await expect(codec.hash(sharedView)).resolves.toBe(sha256(view));
+  });
+
+  it('compresses to zstd frames any zstd reads, and back with the hash', async () => {
+    const data = compressible(1);
+    const frame = await codec.compress(data, 3);
+    expect(frame.length).toBeLessThan(data.length / 4);
+    expect(zlib.zstdDecompressSync(frame).equals(data)).toBe(true);
+    // Level matters: 19 is smaller than 1 on this data.
+    const small = await codec.compress(data, 19);
+    const fast = await codec.compress(data, 1);
+    expect(small.length).toBeLessThan(fast.length);
+    const back = await codec.decompress(frame, data.length);
+    expect(back.data.equals(data)).toBe(true);
+    expect(back.hash).toBe(sha256(data));
+  });
+
+  it('writes a frame over a shared chunk when asked, and never over plain memory', async () => {
+    const data = compressible(2);
+    const chunk = shared(data);
+    const frame = await codec.compress(chunk, 3, { inPlace: true });
+    expect(frame.buffer).toBe(chunk.buffer);
+    expect(frame.byteOffset).toBe(chunk.byteOffset);
+    expect(zlib.zstdDecompressSync(frame).equals(data)).toBe(true);
+
+    const plain = Buffer.from(data);
+    const other = await codec.compress(plain, 3, { inPlace: true });
+    expect(other.buffer).not.toBe(plain.buffer);
+    expect(plain.equals(data)).toBe(true);
+
+    // Random bytes do not compress: the frame is larger and comes back on its own.
+    const noise = shared(randomBytes(64 * 1024));
+    const before = Buffer.from(noise);
+    const raw = await codec.compress(noise, 3, { inPlace: true });
+    expect(raw.buffer).not.toBe(noise.buffer);
+    expect(noise.equals(before)).toBe(true);
+    expect(zlib.zstdDecompressSync(raw).equals(before)).toBe(true);
+  });
+
+  it('decompresses a frame read from a file into shared memory', async () => {
+    const data = compressible(3);
+    const file = path.join(dir, 'frame.zst');
+    fs.writeFileSync(file, zlib.zstdCompressSync(data));
+    const slot = Buffer.from(new SharedArrayBuffer(512 * 1024));
+    const back = await codec.decompress({ file }, data.length, { into: slot });
+    expect(back.data.buffer).toBe(slot.buffer);
+    expect(back.data.equals(data)).toBe(true);
+    expect(back.hash).toBe(sha256(data));
+    // Plain memory cannot be written into by a worker.
+    await expect(
+      codec.decompress({ file }, data.length, {
+        into: Buffer.alloc(512 * 1024),
+      }),
+    ).rejects.toThrow(/shared memory/);
+  });
+
+  it('fails damaged frames, oversized results and missing files with reasons', async () => {
+    const data = compressible(4);
+    const frame = zlib.zstdCompressSync(data);
+    const damaged = Buffer.from(frame);
+    damaged.fill(0x55, 20, 60);
+    await expect(codec.decompress(damaged, data.length)).rejects.toThrow(
+      ChunkCodecError,
+    );
+    await expect(codec.decompress(frame, data.length - 1)).rejects.toThrow(
+      ChunkCodecError,
+    );
+    const missing = await codec
+      .decompress({ file: path.join(dir, 'nope.zst') }, data.length)
+      .catch(e => e);
+    expect(missing).toBeInstanceOf(ChunkCodecError);
+    expect(missing.code).toBe('ENOENT');
+    // The workers go on after failures.
+    await expect(codec.hash(data)).resolves.toBe(sha256(data));
+  });
+
+  it('keeps many jobs in flight, answers each right, and stops idle workers', async () => {
+    const idle = new ChunkCodec({ threads: 2, idleMs: 50 });
+    const inputs = Array.from({ length: 40 }, (_, i) => compressible(i + 10));
+    const [hashes, frames] = await Promise.all([
+      Promise.all(inputs.map(d => idle.hash(d))),
+      Promise.all(inputs.map(d => idle.compress(d, 3))),
+    ]);
+    inputs.forEach((d, i) => {
+      expect(hashes[i]).toBe(sha256(d));
+      expect(zlib.zstdDecompressSync(frames[i]).equals(d)).toBe(true);
+    });
+    const workers = () => (idle as unknown as { workers: unknown[] }).workers;
+    expect(workers()).toHaveLength(2);
+    await new Promise(resolve => setTimeout(resolve, 200));
+    expect(workers()).toHaveLength(0);
+    // And start again on the next job.
+    await expect(idle.hash(inputs[0])).resolves.toBe(sha256(inputs[0]));
+    await idle.close();
+  });
+
+  it('lets hashes and reads pass queued compression', async () => {
+    const one = new ChunkCodec({ threads: 1 });
+    const order: string[] = [];
+    const data = compressible(5);
+    const compressions = Array.from({ length: 8 }, (_, i) =>
+      one.compress(data, 19).then(() => order.push(`compress ${i}`)),
+    );
+    const hashed = one.hash(data).then(() => order.push('hash'));
+    await Promise.all([...compressions, hashed]);
+    // At most the two jobs the worker already held ran first.
+    expect(order.indexOf('hash')).toBeLessThanOrEqual(2);
+    expect(order).toHaveLength(9);
+    await one.close();
+  });
+
+  it('fails running jobs when closed and serves later ones with new workers', async () => {
+    const closing = new ChunkCodec({ threads: 1 });
+    const big = Buffer.alloc(8 * 1024 * 1024, 7);
+    const running = closing.compress(big, 19);
+    await closing.close();
+    await expect(running).rejects.toThrow(/exited|terminated/);
+    await expect(closing.hash(big)).resolves.toBe(sha256(big));
+    await closing.close();
+  });
+});

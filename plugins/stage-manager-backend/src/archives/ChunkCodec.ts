@@ -1,0 +1,336 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** zstd refused a frame (damaged, or larger than allowed). */
+export class ChunkCodecError extends Error {
+  readonly name = 'ChunkCodecError';
+
+  constructor(
+    message: string,
+    /** The system error's code when a file could not be read (`ENOENT`: it is missing). */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Jobs a worker holds at once: one running, one waiting in its message queue. */
+const IN_FLIGHT = 2;
+
+/**
+ * The worker, as plain JavaScript evaluated by `new Worker(…, { eval: true })`: it needs only
+ * Node's own modules, and so runs the same from TypeScript sources (tests, `start`) and from
+ * the built bundle, where no separate worker file would exist.
+ *
+ * Outputs are copied into a buffer of their exact size and handed over (transferred), so
+ * nothing larger than the result crosses or stays behind.
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const zlib = require('node:zlib');
+const { readFileSync } = require('node:fs');
+
+const sha256 = data => createHash('sha256').update(data).digest('hex');
+
+function exact(buffer) {
+  const copy = new Uint8Array(buffer.length);
+  copy.set(buffer);
+  return copy;
+}
+
+parentPort.on('message', job => {
+  try {
+    if (job.op === 'hash') {
+      parentPort.postMessage({ id: job.id, hash: sha256(job.data) });
+    } else if (job.op === 'compress') {
+      const frame = zlib.zstdCompressSync(job.data, {
+        // One output buffer that holds any result: no second pass, no concatenation.
+        chunkSize: Math.max(64 * 1024, job.data.length + 1024),
+        params: { [zlib.constants.ZSTD_c_compressionLevel]: job.level },
+      });
+      if (job.inPlace && frame.length <= job.data.length) {
+        job.data.set(frame);
+        parentPort.postMessage({ id: job.id, length: frame.length });
+      } else {
+        const out = exact(frame);
+        parentPort.postMessage({ id: job.id, data: out }, [out.buffer]);
+      }
+    } else if (job.op === 'decompress') {
+      const frame = job.file ? readFileSync(job.file) : job.data;
+      const data = zlib.zstdDecompressSync(frame, {
+        chunkSize: Math.max(64 * 1024, job.maxLength + 1024),
+        maxOutputLength: job.maxLength,
+      });
+      const hash = sha256(data);
+      if (job.into) {
+        job.into.set(data);
+        parentPort.postMessage({ id: job.id, length: data.length, hash });
+      } else {
+        const out = exact(data);
+        parentPort.postMessage({ id: job.id, data: out, hash }, [out.buffer]);
+      }
+    } else {
+      parentPort.postMessage({ id: job.id, error: 'unknown operation ' + job.op });
+    }
+  } catch (error) {
+    parentPort.postMessage({
+      id: job.id,
+      error: String((error && error.message) || error),
+      code: error && typeof error.code === 'string' ? error.code : undefined,
+    });
+  }
+});
+`;
+
+/**
+ * Hashing (sha256), zstd compression and verified decompression of archive chunks, on a few
+ * worker threads so the event loop that reads disks, serves NBD clients and talks to the
+ * database never waits for them.
+ *
+ * Before, chunks were hashed on the event loop and compressed through `zlib`'s async API: a
+ * first archive spent most of its time on the event loop (sha256, and garbage collection of
+ * a zstd context and output buffer per chunk), while the export it is measured against ran at
+ * full speed; see docs/benchmarks.md. A worker owns its garbage, and chunks held in shared
+ * memory (the archive's read buffers are `SharedArrayBuffer`s) reach it without a copy.
+ *
+ * Workers start on first use and stop after a few idle seconds, so nothing outlives the work
+ * (and tests need no teardown); they never keep the process alive.
+ */
+export class ChunkCodec {
+  private workers: CodecWorker[] = [];
+  /** Jobs someone waits for to go on (hashes, verified reads) pass compression jobs. */
+  private readonly urgent: QueuedJob[] = [];
+  private readonly background: QueuedJob[] = [];
+  private nextId = 1;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly options: {
+      /** Worker threads (default: the machine's cores, 1 to 4). */
+      threads?: number;
+      /** Stop the workers after this long without work (default 5 s). */
+      idleMs?: number;
+    } = {},
+  ) {}
+
+  /** The sha256 of `data`, hex. */
+  async hash(data: Uint8Array): Promise<string> {
+    const reply = await this.run({ op: 'hash' }, data);
+    return reply.hash!;
+  }
+
+  /**
+   * `data` compressed into one zstd frame at `level`. With `inPlace`, a chunk in shared memory
+   * whose bytes are no longer needed is overwritten by its frame when the frame fits (it does
+   * unless the data does not compress), and the result is a view of it: nothing is allocated
+   * on this thread, where every large buffer adds to garbage collection.
+   */
+  async compress(
+    data: Uint8Array,
+    level: number,
+    options: { inPlace?: boolean } = {},
+  ): Promise<Buffer> {
+    const inPlace =
+      !!options.inPlace && data.buffer instanceof SharedArrayBuffer;
+    const reply = await this.run({ op: 'compress', level, inPlace }, data);
+    if (reply.data) return reply.data;
+    return Buffer.from(data.buffer, data.byteOffset, reply.length!);
+  }
+
+  /**
+   * One zstd frame decompressed, with the sha256 of what came out; fails (with zstd's reason)
+   * when the frame is damaged or holds more than `maxLength` bytes. The frame is given, or read
+   * by the worker from a local `file` (a missing file is a `ChunkCodecError` with code
+   * `ENOENT`). With `into` (shared memory, at least `maxLength` bytes) the result is written
+   * there and is a view of it, so this thread allocates nothing.
+   */
+  async decompress(
+    frame: Uint8Array | { file: string },
+    maxLength: number,
+    options: { into?: Uint8Array } = {},
+  ): Promise<{ data: Buffer; hash: string }> {
+    const { into } = options;
+    if (
+      into &&
+      (!(into.buffer instanceof SharedArrayBuffer) || into.length < maxLength)
+    ) {
+      throw new RangeError(
+        `decompress needs shared memory of at least ${maxLength} bytes to write into`,
+      );
+    }
+    const message: JobMessage = { op: 'decompress', maxLength, into };
+    const reply =
+      frame instanceof Uint8Array
+        ? await this.run(message, frame)
+        : await this.run({ ...message, file: frame.file });
+    return {
+      data:
+        reply.data ??
+        Buffer.from(into!.buffer, into!.byteOffset, reply.length!),
+      hash: reply.hash!,
+    };
+  }
+
+  /** Stops the workers now; their running jobs fail, queued ones go to new workers. */
+  async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map(w => w.worker.terminate()));
+  }
+
+  private run(message: JobMessage, data?: Uint8Array): Promise<JobReply> {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    // Shared memory reaches the worker as is; anything else is copied once into a buffer of
+    // its own that is handed over (cloning a view would copy its whole underlying buffer).
+    let payload: Uint8Array | undefined;
+    const transfer: ArrayBuffer[] = [];
+    if (!data || data.buffer instanceof SharedArrayBuffer) {
+      payload = data;
+    } else {
+      payload = new Uint8Array(data.length);
+      payload.set(data);
+      transfer.push(payload.buffer as ArrayBuffer);
+    }
+    return new Promise<JobReply>((resolve, reject) => {
+      const job: QueuedJob = {
+        id: this.nextId++,
+        message,
+        payload,
+        transfer,
+        resolve,
+        reject,
+      };
+      (message.op === 'compress' ? this.background : this.urgent).push(job);
+      this.dispatch();
+    });
+  }
+
+  /** Gives every worker up to two jobs, so none waits for a round trip between jobs. */
+  private dispatch() {
+    if (this.urgent.length + this.background.length === 0) return;
+    if (this.workers.length === 0) this.start();
+    for (;;) {
+      const worker = this.workers.find(w => w.running.size < IN_FLIGHT);
+      const job = this.urgent.shift() ?? this.background.shift();
+      if (!worker || !job) {
+        if (job)
+          (job.message.op === 'compress'
+            ? this.background
+            : this.urgent
+          ).unshift(job);
+        return;
+      }
+      worker.running.set(job.id, job);
+      worker.worker.postMessage(
+        { ...job.message, id: job.id, data: job.payload },
+        job.transfer,
+      );
+    }
+  }
+
+  private start() {
+    const threads =
+      this.options.threads ??
+      Math.max(1, Math.min(4, os.availableParallelism()));
+    this.workers = Array.from({ length: threads }, () => {
+      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      worker.unref();
+      const entry: CodecWorker = { worker, running: new Map() };
+      worker.on('message', (reply: WorkerReply) => this.settle(entry, reply));
+      worker.on('error', error => this.lose(entry, error as Error));
+      worker.on('exit', code =>
+        this.lose(entry, new Error(`Chunk codec worker exited (${code})`)),
+      );
+      return entry;
+    });
+  }
+
+  private settle(entry: CodecWorker, reply: WorkerReply) {
+    const job = entry.running.get(reply.id);
+    if (!job) return;
+    entry.running.delete(reply.id);
+    if (reply.error !== undefined) {
+      job.reject(new ChunkCodecError(reply.error, reply.code));
+    } else {
+      job.resolve({
+        hash: reply.hash,
+        length: reply.length,
+        data: reply.data
+          ? Buffer.from(
+              reply.data.buffer,
+              reply.data.byteOffset,
+              reply.data.length,
+            )
+          : undefined,
+      });
+    }
+    this.dispatch();
+    this.scheduleIdleStop();
+  }
+
+  /** A worker that died (or was stopped) fails its running jobs; the others go on. */
+  private lose(entry: CodecWorker, error: Error) {
+    this.workers = this.workers.filter(w => w !== entry);
+    for (const job of entry.running.values()) job.reject(error);
+    entry.running.clear();
+    this.dispatch();
+  }
+
+  private scheduleIdleStop() {
+    const busy =
+      this.urgent.length +
+      this.background.length +
+      this.workers.reduce((n, w) => n + w.running.size, 0);
+    if (busy > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      void this.close();
+    }, this.options.idleMs ?? 5000);
+    this.idleTimer.unref();
+  }
+}
+
+interface JobMessage {
+  op: 'hash' | 'compress' | 'decompress';
+  level?: number;
+  inPlace?: boolean;
+  maxLength?: number;
+  /** Decompress: write the result here (shared memory). */
+  into?: Uint8Array;
+  /** Decompress: read the frame from this file. */
+  file?: string;
+}
+
+interface QueuedJob {
+  id: number;
+  message: JobMessage;
+  payload: Uint8Array | undefined;
+  transfer: ArrayBuffer[];
+  resolve: (reply: JobReply) => void;
+  reject: (error: Error) => void;
+}
+
+interface CodecWorker {
+  worker: Worker;
+  running: Map<number, QueuedJob>;
+}
+
+interface JobReply {
+  hash?: string;
+  data?: Buffer;
+  /** Bytes of the result written over the job's data. */
+  length?: number;
+}
+
+interface WorkerReply {
+  id: number;
+  hash?: string;
+  data?: Uint8Array;
+  length?: number;
+  error?: string;
+  code?: string;
+}
