@@ -12,6 +12,8 @@
  *     level 3, deduplicated against every earlier round);
  *   - exports it with `qemu-img convert -c -O qcow2 -o compression_type=zstd` (the driver's
  *     zstd export), keeping every export as a separate file.
+ * Before the rounds, first archives: the unchanged disk archived into an empty tier (everything
+ * compressed and written) three times, each paired with an export, alternating which goes first.
  * After the rounds it restores the last round both ways into the pool, twice each in the order
  * archive, export, export, archive (the driver's import reading the archive through an NBD
  * export of the chunk store, every chunk verified; the zstd export imported) and checks all
@@ -37,6 +39,8 @@ const rounds = Number(process.argv[2] ?? 10);
 const sizeGiB = Number(process.argv[3] ?? 1);
 const changePercent = Number(process.argv[4] ?? 1);
 const MiB = 1024 * 1024;
+/** First archives (into empty tiers) measured against as many exports. */
+const FIRST_PAIRS = 3;
 
 /** `bytes` of real program data, different for each round: a slice of /usr/bin's files. */
 function realData(bytes: number, round: number): Buffer {
@@ -105,20 +109,23 @@ async function main() {
     await applyDatabaseMigrations(knex);
     const store = DatabaseStageManagerStore.fromKnex(knex);
     const hot = path.join(root, 'tier-hot');
+    // The tier of the rounds, and empty tiers for first archives (nothing to deduplicate).
+    const tier = (name: string, folder: string) => ({
+      config: {
+        name,
+        type: 'file' as const,
+        path: folder,
+        compressionLevel: 3,
+      },
+      storage: new FileTierStorage(folder),
+    });
+    const firstTiers = Array.from({ length: FIRST_PAIRS }, (_, k) =>
+      tier(`first-${k}`, path.join(root, `tier-first-${k}`)),
+    );
     const chunks = new ChunkRepository({
       store,
       chunkSizeBytes: MiB,
-      tiers: [
-        {
-          config: {
-            name: 'hot',
-            type: 'file',
-            path: hot,
-            compressionLevel: 3,
-          },
-          storage: new FileTierStorage(hot),
-        },
-      ],
+      tiers: [tier('hot', hot), ...firstTiers],
     });
     const scratch = path.join(root, 'scratch');
     const exportsDir = path.join(root, 'exports');
@@ -140,6 +147,73 @@ async function main() {
     ]);
     const diskBytes = sizeGiB * 1024 * MiB;
     const changeBytes = Math.round((diskBytes * changePercent) / 100);
+
+    const newArchive = async (
+      archiveId: string,
+      version: number,
+      tierName: string,
+    ) =>
+      store.archives.create({
+        id: archiveId,
+        serviceRef: 'component:default/bench',
+        stage: 'staging',
+        sourceDeploymentId: randomUUID(),
+        configurationId: randomUUID(),
+        configurationVersion: version,
+        tier: tierName,
+        machines: [],
+        operationId: randomUUID(),
+        createdBy: 'user:default/bench',
+        createdAt: new Date().toISOString(),
+      });
+
+    // First archives: the disk into an empty tier each time, paired with an export, in the
+    // order archive/export, export/archive, … (one pair alone is at the mercy of noise).
+    run('qemu-img', [
+      'convert',
+      '-q',
+      '-f',
+      'raw',
+      '-O',
+      'qcow2',
+      image,
+      path.join(pool.location.path, 'sm-bench-first.qcow2'),
+    ]);
+    const firstArchiveTimes: number[] = [];
+    const firstExportTimes: number[] = [];
+    for (let k = 0; k < FIRST_PAIRS; k++) {
+      const archiveId = randomUUID();
+      await newArchive(archiveId, 1, `first-${k}`);
+      const archive = () =>
+        timed(() =>
+          withServedDisk(driver, { pool, disk: 'sm-bench-first' }, source =>
+            chunks.writeDisk({ archiveId, tier: `first-${k}`, source }),
+          ),
+        );
+      const zstdExport = () =>
+        timed(() =>
+          driver.exportDisk({
+            pool,
+            disk: 'sm-bench-first',
+            targetPath: path.join(exportsDir, `first-${k}.qcow2`),
+            compression: 'zstd',
+          }),
+        );
+      if (k % 2 === 0) {
+        firstArchiveTimes.push((await archive())[1]);
+        firstExportTimes.push((await zstdExport())[1]);
+      } else {
+        firstExportTimes.push((await zstdExport())[1]);
+        firstArchiveTimes.push((await archive())[1]);
+      }
+      fs.rmSync(path.join(exportsDir, `first-${k}.qcow2`));
+      console.log(
+        `first archive ${k + 1}: archive ${firstArchiveTimes[k].toFixed(
+          2,
+        )} s | zstd export ${firstExportTimes[k].toFixed(2)} s`,
+      );
+    }
+    await driver.deleteDisk({ pool, disk: 'sm-bench-first' });
 
     const archiveTimes: number[] = [];
     const exportTimes: number[] = [];
@@ -173,19 +247,7 @@ async function main() {
       ]);
 
       const archiveId = randomUUID();
-      await store.archives.create({
-        id: archiveId,
-        serviceRef: 'component:default/bench',
-        stage: 'staging',
-        sourceDeploymentId: randomUUID(),
-        configurationId: randomUUID(),
-        configurationVersion: round + 1,
-        tier: 'hot',
-        machines: [],
-        operationId: randomUUID(),
-        createdBy: 'user:default/bench',
-        createdAt: new Date().toISOString(),
-      });
+      await newArchive(archiveId, round + 1, 'hot');
       // As the archive operation does: the chunker reads the disk over the driver's NBD export.
       const archive = () =>
         withServedDisk(driver, { pool, disk }, source =>
@@ -331,6 +393,17 @@ async function main() {
       `stored by ${rounds} zstd exports: ${fmt(exportsTotal)} = ${(
         exportsTotal / tierBytes
       ).toFixed(2)}× the archives' bytes`,
+    );
+    const firstA = sum(firstArchiveTimes) / FIRST_PAIRS;
+    const firstE = sum(firstExportTimes) / FIRST_PAIRS;
+    console.log(
+      `first archive into an empty tier (mean of ${FIRST_PAIRS}): ${firstA.toFixed(
+        2,
+      )} s (${rate(diskBytes, firstA)}) vs zstd export ${firstE.toFixed(
+        2,
+      )} s (${rate(diskBytes, firstE)}): ratio ${(firstE / firstA).toFixed(
+        2,
+      )}×`,
     );
     console.log(
       `archive throughput (virtual bytes): first ${rate(
