@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { promisify } from 'node:util';
 import { ChunkCodec, ChunkCodecError } from './ChunkCodec';
+
+const execFileAsync = promisify(execFile);
 
 const sha256 = (data: Uint8Array) =>
   createHash('sha256').update(data).digest('hex');
@@ -100,17 +104,27 @@ describe('ChunkCodec', () => {
     const frame = zlib.zstdCompressSync(data);
     const damaged = Buffer.from(frame);
     damaged.fill(0x55, 20, 60);
-    await expect(codec.decompress(damaged, data.length)).rejects.toThrow(
-      ChunkCodecError,
-    );
-    await expect(codec.decompress(frame, data.length - 1)).rejects.toThrow(
-      ChunkCodecError,
-    );
+    const refused = await codec.decompress(damaged, data.length).catch(e => e);
+    expect(refused).toBeInstanceOf(ChunkCodecError);
+    expect(refused.frame).toBe(true);
+    const tooLarge = await codec
+      .decompress(frame, data.length - 1)
+      .catch(e => e);
+    expect(tooLarge).toBeInstanceOf(ChunkCodecError);
+    expect(tooLarge.frame).toBe(true);
     const missing = await codec
       .decompress({ file: path.join(dir, 'nope.zst') }, data.length)
       .catch(e => e);
     expect(missing).toBeInstanceOf(ChunkCodecError);
     expect(missing.code).toBe('ENOENT');
+    expect(missing.frame).toBe(false);
+    // A file that cannot be read is not a damaged frame.
+    const unreadable = await codec
+      .decompress({ file: dir }, data.length)
+      .catch(e => e);
+    expect(unreadable).toBeInstanceOf(ChunkCodecError);
+    expect(unreadable.code).toBe('EISDIR');
+    expect(unreadable.frame).toBe(false);
     // The workers go on after failures.
     await expect(codec.hash(data)).resolves.toBe(sha256(data));
   });
@@ -149,6 +163,42 @@ describe('ChunkCodec', () => {
     expect(order).toHaveLength(9);
     await one.close();
   });
+
+  it('fails only the running job of a worker that dies; the waiting one runs elsewhere', async () => {
+    const one = new ChunkCodec({ threads: 1 });
+    const big = shared(Buffer.alloc(8 * 1024 * 1024, 3));
+    const first = one.compress(big, 19).catch(e => e);
+    const second = one.compress(big, 1);
+    // Both sit on the one worker (one running, one waiting); the worker dies.
+    const [entry] = (
+      one as unknown as { workers: Array<{ worker: { terminate(): unknown } }> }
+    ).workers;
+    await entry.worker.terminate();
+    expect(await first).toBeInstanceOf(Error);
+    const frame = await second;
+    expect(zlib.zstdDecompressSync(frame).equals(big)).toBe(true);
+    await one.close();
+  });
+
+  it('never keeps the process alive once idle', async () => {
+    // A process that hashes once with workers meant to idle for a minute exits at once.
+    const script = path.join(dir, 'idle.js');
+    fs.writeFileSync(
+      script,
+      `require(${JSON.stringify(require.resolve('sucrase/register'))});
+const { ChunkCodec } = require(${JSON.stringify(
+        path.join(__dirname, 'ChunkCodec.ts'),
+      )});
+new ChunkCodec({ idleMs: 60000 }).hash(Buffer.from('x')).then(h => console.log(h));`,
+    );
+    const started = Date.now();
+    const { stdout } = await execFileAsync(process.execPath, [script], {
+      cwd: path.join(__dirname, '../../../..'),
+      timeout: 30_000,
+    });
+    expect(stdout.trim()).toBe(sha256(Buffer.from('x')));
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
 
   it('fails running jobs when closed and serves later ones with new workers', async () => {
     const closing = new ChunkCodec({ threads: 1 });

@@ -1,14 +1,18 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** zstd refused a frame (damaged, or larger than allowed). */
+/**
+ * A codec job failed: `frame` when zstd refused the frame (damaged, or larger than allowed),
+ * else with the system error's `code` when a file could not be read (`ENOENT`: missing).
+ */
 export class ChunkCodecError extends Error {
   readonly name = 'ChunkCodecError';
 
   constructor(
     message: string,
-    /** The system error's code when a file could not be read (`ENOENT`: it is missing). */
     readonly code?: string,
+    /** zstd refused the frame itself: the data is damaged. */
+    readonly frame: boolean = false,
   ) {
     super(message);
   }
@@ -58,10 +62,17 @@ parentPort.on('message', job => {
       }
     } else if (job.op === 'decompress') {
       const frame = job.file ? readFileSync(job.file) : job.data;
-      const data = zlib.zstdDecompressSync(frame, {
-        chunkSize: Math.max(64 * 1024, job.maxLength + 1024),
-        maxOutputLength: job.maxLength,
-      });
+      let data;
+      try {
+        data = zlib.zstdDecompressSync(frame, {
+          chunkSize: Math.max(64 * 1024, job.maxLength + 1024),
+          maxOutputLength: job.maxLength,
+        });
+      } catch (error) {
+        // zstd refused this frame: damaged data, unlike any other failure here.
+        error.frame = true;
+        throw error;
+      }
       const hash = sha256(data);
       if (job.into) {
         job.into.set(data);
@@ -78,6 +89,7 @@ parentPort.on('message', job => {
       id: job.id,
       error: String((error && error.message) || error),
       code: error && typeof error.code === 'string' ? error.code : undefined,
+      frame: !!(error && error.frame),
     });
   }
 });
@@ -225,6 +237,7 @@ export class ChunkCodec {
         return;
       }
       worker.running.set(job.id, job);
+      worker.worker.ref();
       worker.worker.postMessage(
         { ...job.message, id: job.id, data: job.payload },
         job.transfer,
@@ -238,13 +251,15 @@ export class ChunkCodec {
       Math.max(1, Math.min(4, os.availableParallelism()));
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(WORKER_SOURCE, { eval: true });
-      worker.unref();
       const entry: CodecWorker = { worker, running: new Map() };
       worker.on('message', (reply: WorkerReply) => this.settle(entry, reply));
       worker.on('error', error => this.lose(entry, error as Error));
       worker.on('exit', code =>
         this.lose(entry, new Error(`Chunk codec worker exited (${code})`)),
       );
+      // Held while it has jobs (someone awaits them), released when idle: an idle worker
+      // never keeps the process alive. (After the listeners, which would hold it again.)
+      worker.unref();
       return entry;
     });
   }
@@ -253,8 +268,9 @@ export class ChunkCodec {
     const job = entry.running.get(reply.id);
     if (!job) return;
     entry.running.delete(reply.id);
+    if (entry.running.size === 0) entry.worker.unref();
     if (reply.error !== undefined) {
-      job.reject(new ChunkCodecError(reply.error, reply.code));
+      job.reject(new ChunkCodecError(reply.error, reply.code, !!reply.frame));
     } else {
       job.resolve({
         hash: reply.hash,
@@ -272,12 +288,28 @@ export class ChunkCodec {
     this.scheduleIdleStop();
   }
 
-  /** A worker that died (or was stopped) fails its running jobs; the others go on. */
+  /**
+   * A worker that died (or was stopped) fails the job it was running; the job waiting behind
+   * it had not started and goes back to the queue, for the other workers or new ones, when
+   * its data can be sent again (shared memory or a file; handed-over data went with the
+   * worker, and that job fails too).
+   */
   private lose(entry: CodecWorker, error: Error) {
     this.workers = this.workers.filter(w => w !== entry);
-    for (const job of entry.running.values()) job.reject(error);
+    const [running, ...waiting] = entry.running.values();
     entry.running.clear();
+    running?.reject(error);
+    for (const job of waiting.reverse()) {
+      if (job.transfer.length > 0) {
+        job.reject(error);
+        continue;
+      }
+      (job.message.op === 'compress' ? this.background : this.urgent).unshift(
+        job,
+      );
+    }
     this.dispatch();
+    this.scheduleIdleStop();
   }
 
   private scheduleIdleStop() {
@@ -333,4 +365,5 @@ interface WorkerReply {
   length?: number;
   error?: string;
   code?: string;
+  frame?: boolean;
 }

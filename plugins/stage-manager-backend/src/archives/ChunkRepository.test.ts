@@ -278,6 +278,22 @@ describe('ChunkRepository', () => {
           ],
         ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
       );
+
+      // A chunk file that cannot be read (here: a folder in its place) is a storage fault,
+      // reported as such, not a damaged archive.
+      fs.mkdirSync(
+        path.join(
+          dir,
+          'hot',
+          ...chunkKey(stored.chunks[20]!, state20.generation).split('/'),
+        ),
+      );
+      const unreadable = await chunks
+        .verify({ archiveId: a, tier: 'hot', disks: [manifestOf(stored)] })
+        .catch(e => e);
+      expect(unreadable).toBeInstanceOf(Error);
+      expect(unreadable).not.toBeInstanceOf(ArchiveDamagedError);
+      expect(unreadable.message).toMatch(/cannot read .*EISDIR/);
     });
 
     it('copies an archive to another tier (recompressed) and restores from there after the source tier lost it', async () => {

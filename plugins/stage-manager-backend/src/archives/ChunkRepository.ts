@@ -329,8 +329,11 @@ export class ChunkRepository {
       return readBatch(start, buffers[set]);
     };
 
+    let reading: Promise<Array<{ i: number; data: Buffer }>> = Promise.resolve(
+      [],
+    );
     try {
-      let reading = nextBatch(0, 0);
+      reading = nextBatch(0, 0);
       for (let start = 0, k = 0; start < chunkCount; start += BATCH, k++) {
         options.signal?.throwIfAborted();
         const read = await reading;
@@ -375,8 +378,8 @@ export class ChunkRepository {
         writing[k % BUFFER_SETS].catch(() => undefined);
       }
     } catch (error) {
-      // Nothing may still write into the buffers or the tier when this throws.
-      await Promise.allSettled(writing);
+      // Nothing may still read into the buffers or write into the tier when this throws.
+      await Promise.allSettled([reading, ...writing]);
       throw error;
     }
     for (const w of writing) addedBytes += await w;
@@ -399,7 +402,8 @@ export class ChunkRepository {
     data: Map<string, Buffer>,
     options: { inPlace?: boolean } = {},
   ): Promise<number> {
-    const written = await Promise.all(
+    // Settled all before failing: no frame may still be written when this rejects.
+    const settled = await Promise.allSettled(
       states
         .filter(s => !s.stored)
         .map(async s => {
@@ -411,6 +415,11 @@ export class ChunkRepository {
           await tier.storage.put(chunkKey(s.hash, s.generation), compressed);
           return { ...s, bytes: compressed.length };
         }),
+    );
+    const failed = settled.find(r => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const written = settled.map(
+      r => (r as PromiseFulfilledResult<ChunkState & { bytes: number }>).value,
     );
     if (written.length === 0) return 0;
     // One transaction for the batch: one commit (and on SQLite one sync) instead of one per chunk.
@@ -476,8 +485,8 @@ export class ChunkRepository {
     } catch (error) {
       if (!(error instanceof ChunkCodecError)) throw error;
       if (error.code === 'ENOENT') throw missing();
-      if (error.code && /^E[A-Z]+$/.test(error.code)) {
-        // The file is there but could not be read: a storage fault, not a damaged chunk.
+      if (!error.frame) {
+        // The file could not be read, or the worker failed: not a damaged chunk.
         throw new Error(
           `Chunk ${hash} (${where()}): cannot read ${key} in ${
             tier.storage.location
@@ -592,6 +601,7 @@ export class ChunkRepository {
       if (slot && --slot.users === 0) free.push(slot);
     };
     const cache = new Map<number, CachedChunk>();
+    let cacheLimit = READER_CACHE_CHUNKS;
     // Zero chunks are read often (whole disks are read): one shared buffer, never written to.
     const zeros = Buffer.alloc(disk.chunkSizeBytes);
     const chunk = (i: number): CachedChunk => {
@@ -624,8 +634,9 @@ export class ChunkRepository {
         entry = { loading: Promise.resolve(zeros.subarray(0, length)) };
       }
       cache.set(i, entry);
-      // Readers go forwards with a few requests in flight: keep the latest chunks only.
-      while (cache.size > READER_CACHE_CHUNKS) {
+      // Readers go forwards with a few requests in flight: keep the latest chunks only (at
+      // least all of the largest request and its read-ahead, or it would evict its own).
+      while (cache.size > cacheLimit) {
         const oldest = cache.keys().next().value!;
         unuse(cache.get(oldest)!.slot);
         cache.delete(oldest);
@@ -637,6 +648,7 @@ export class ChunkRepository {
       // Start every chunk of the range, and the next few (readers go forwards), before waiting.
       const first = Math.floor(offset / size);
       const last = Math.floor((offset + length - 1) / size);
+      cacheLimit = Math.max(cacheLimit, 2 * (last - first + 1 + READ_AHEAD));
       for (
         let i = first;
         i <= Math.min(last + READ_AHEAD, disk.chunkCount - 1);
