@@ -90,6 +90,8 @@ after(async () => {
   }
   if (!portal) return;
   if (cleanup) {
+    // node:test reports a failed top-level `after` hook but still exits 0: make CI fail.
+    process.exitCode = 1;
     throw new Error(
       `cleanup failed; the data is kept for \`node -r sucrase/register e2e/cleanup.ts ${portal.dir}\`: ${cleanup.message}`,
     );

@@ -241,6 +241,22 @@ export async function undeployAll(token: string) {
   }
   for (const id of cancelled) await settle(token, id);
   const { items } = await api(token, 'GET', '/deployments?limit=500');
+  // A portal just started on old data may not have ingested the catalog yet: undeploying
+  // needs each deployment's service.
+  const services = [
+    ...new Set<string>(
+      items
+        .filter((d: { state: string }) => d.state !== 'undeployed')
+        .map((d: { serviceRef: string }) => d.serviceRef),
+    ),
+  ];
+  const deadline = Date.now() + 300_000;
+  while (!(await servicesKnown(services))) {
+    if (Date.now() > deadline) {
+      throw new Error(`the catalog never listed ${services.join(', ')}`);
+    }
+    await new Promise(r => setTimeout(r, 2_000));
+  }
   const ids: string[] = [];
   for (const d of items) {
     if (d.state === 'undeployed') continue;

@@ -291,11 +291,19 @@ export class FenceManager {
       process.kill(pid, 'SIGTERM');
       for (let i = 0; i < 50 && isAlive(pid); i++) await sleep(50);
     }
+    // The veth pair first: deleting its host end removes both ends at once. Deleting the
+    // namespace first left the kernel to remove the pair later, asynchronously, so the host
+    // end could vanish between seeing it and deleting it.
+    if (await this.linkExists(ifs.vethHost)) {
+      try {
+        await runCommand(['ip', 'link', 'del', ifs.vethHost]);
+      } catch (error) {
+        // Gone meanwhile (removed with its namespace by a concurrent teardown) is fine.
+        if (await this.linkExists(ifs.vethHost)) throw error;
+      }
+    }
     if (await this.namespaceExists(name)) {
       await runCommand(['ip', 'netns', 'del', ifs.namespace]);
-    }
-    if (await this.linkExists(ifs.vethHost)) {
-      await runCommand(['ip', 'link', 'del', ifs.vethHost]);
     }
     const info = await this.networkInfo(name);
     if (info) {
