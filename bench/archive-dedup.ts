@@ -32,8 +32,7 @@ import { FileTierStorage } from '../plugins/stage-manager-backend/src/archives/T
 import { withServedDisk } from '../plugins/stage-manager-backend/src/archives/servedDisk';
 import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
 import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
-import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
-import { run, silentLogger, timed } from './lib';
+import { benchDriver, run, timed } from './lib';
 
 const rounds = Number(process.argv[2] ?? 10);
 const sizeGiB = Number(process.argv[3] ?? 1);
@@ -91,15 +90,7 @@ const rate = (bytes: number, seconds: number) =>
 
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-'));
-  const pool = { name: 'bench', location: { path: path.join(root, 'pool') } };
-  const driver = new LibvirtDriver({
-    uri: 'qemu:///system',
-    domainType: 'qemu',
-    runDir: path.join(root, 'run'),
-    stopTimeoutMs: 3000,
-    pools: [pool],
-    logger: silentLogger,
-  });
+  const { pool, driver } = benchDriver(root);
   const knex = knexFactory({
     client: 'better-sqlite3',
     connection: { filename: path.join(root, 'catalog.sqlite') },

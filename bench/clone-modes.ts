@@ -13,8 +13,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
-import { silentLogger } from './lib';
+import { benchDriver } from './lib';
 
 const dataMiB = Number(process.argv[2] ?? 512);
 const rounds = Number(process.argv[3] ?? 3);
@@ -34,15 +33,7 @@ async function timed(fn: () => Promise<unknown>) {
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-'));
   fs.chmodSync(root, 0o755);
-  const pool = { name: 'bench', location: { path: path.join(root, 'pool') } };
-  const driver = new LibvirtDriver({
-    uri: 'qemu:///system',
-    domainType: 'qemu',
-    runDir: path.join(root, 'run'),
-    stopTimeoutMs: 3000,
-    pools: [pool],
-    logger: silentLogger,
-  });
+  const { pool, driver } = benchDriver(root);
   const deploymentId = randomUUID();
   const name = `sm-bench${deploymentId.slice(0, 6)}`;
   const fence = `${name}-f`;

@@ -30,8 +30,7 @@ import {
   compareDisks,
 } from '../plugins/stage-manager-backend/src/drift/diskComparison';
 import { compareChunkLists } from '../plugins/stage-manager-backend/src/drift/diskDrift';
-import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
-import { run, silentLogger, timed } from './lib';
+import { benchDriver, run, timed } from './lib';
 
 const sizes = (process.argv[2] ?? '1,2,4').split(',').map(Number);
 const changePercent = Number(process.argv[3] ?? 1);
@@ -41,17 +40,9 @@ const MACHINES = ['db', 'app', 'web'];
 
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sm-bench-drift-'));
-  const poolDir = path.join(root, 'pool');
+  const { pool, driver } = benchDriver(root);
+  const poolDir = pool.location.path;
   fs.mkdirSync(poolDir);
-  const pool = { name: 'bench', location: { path: poolDir } };
-  const driver = new LibvirtDriver({
-    uri: 'qemu:///system',
-    domainType: 'qemu',
-    runDir: path.join(root, 'run'),
-    stopTimeoutMs: 3000,
-    pools: [pool],
-    logger: silentLogger,
-  });
   try {
     // One ext4 image with /usr/share, repeated to fill larger disks.
     const fsImage = path.join(root, 'usr-share.ext4');

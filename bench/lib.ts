@@ -1,5 +1,7 @@
 /** Helpers the benchmarks share. */
 import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { LibvirtDriver } from '../plugins/stage-manager-backend-module-libvirt/src/LibvirtDriver';
 
 /** A logger that says nothing (drivers and stores log every step). */
 export const silentLogger = {
@@ -21,4 +23,18 @@ export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = process.hrtime.bigint();
   const result = await fn();
   return [result, Number(process.hrtime.bigint() - start) / 1e9];
+}
+
+/** The real libvirt driver with one pool (`bench`) in `<root>/pool` and its run folder in `root`. */
+export function benchDriver(root: string) {
+  const pool = { name: 'bench', location: { path: path.join(root, 'pool') } };
+  const driver = new LibvirtDriver({
+    uri: 'qemu:///system',
+    domainType: 'qemu',
+    runDir: path.join(root, 'run'),
+    stopTimeoutMs: 3000,
+    pools: [pool],
+    logger: silentLogger,
+  });
+  return { pool, driver };
 }
