@@ -12,7 +12,10 @@ import path from 'node:path';
 export interface TierStorage {
   /** For people: where the tier stores (a folder, a bucket URL). */
   readonly location: string;
-  /** Writes an object atomically: readers see all of it or nothing. Overwrites are allowed. */
+  /**
+   * Writes an object atomically and durably: readers see all of it or nothing, and once this
+   * resolves the object survives a crash. Overwrites are allowed.
+   */
   put(key: string, data: Buffer): Promise<void>;
   /** Reads an object; a missing one is a `NotFoundError`. */
   get(key: string): Promise<Buffer>;
@@ -36,6 +39,16 @@ function checkKey(key: string): string {
   return key;
 }
 
+/** Makes a folder's entries (a rename, a new file) durable. */
+async function syncFolder(dir: string) {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A tier in a folder: one file per object, written to a temporary name and renamed. */
 export class FileTierStorage implements TierStorage {
   readonly location: string;
@@ -54,21 +67,27 @@ export class FileTierStorage implements TierStorage {
 
   async put(key: string, data: Buffer): Promise<void> {
     const file = this.file(key);
+    const dir = path.dirname(file);
     const tmp = `${file}.${randomBytes(6).toString('hex')}.partial`;
     try {
+      // `flush`: the bytes are on disk before the file is closed (and renamed into place).
       try {
-        await fs.writeFile(tmp, data);
+        await fs.writeFile(tmp, data, { flush: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
         // The folder does not exist yet: make it once (not before every write).
-        await fs.mkdir(path.dirname(file), { recursive: true });
-        await fs.writeFile(tmp, data);
+        await fs.mkdir(dir, { recursive: true });
+        await syncFolder(path.dirname(dir));
+        await fs.writeFile(tmp, data, { flush: true });
       }
       await fs.rename(tmp, file);
     } catch (error) {
       await fs.rm(tmp, { force: true });
       throw error;
     }
+    // And the new name: once this resolves the object survives a crash, so the catalog may
+    // say it is stored.
+    await syncFolder(dir);
   }
 
   async get(key: string): Promise<Buffer> {
