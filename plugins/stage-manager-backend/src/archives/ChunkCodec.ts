@@ -107,7 +107,7 @@ parentPort.on('message', job => {
  * memory (the archive's read buffers are `SharedArrayBuffer`s) reach it without a copy.
  *
  * Workers start on first use and stop after a few idle seconds, so nothing outlives the work
- * (and tests need no teardown); they never keep the process alive.
+ * (and tests need no teardown); an idle worker never keeps the process alive.
  */
 export class ChunkCodec {
   private workers: CodecWorker[] = [];
@@ -216,9 +216,13 @@ export class ChunkCodec {
         resolve,
         reject,
       };
-      (message.op === 'compress' ? this.background : this.urgent).push(job);
+      this.queueOf(job).push(job);
       this.dispatch();
     });
+  }
+
+  private queueOf(job: QueuedJob): QueuedJob[] {
+    return job.message.op === 'compress' ? this.background : this.urgent;
   }
 
   /** Gives every worker up to two jobs, so none waits for a round trip between jobs. */
@@ -227,15 +231,9 @@ export class ChunkCodec {
     if (this.workers.length === 0) this.start();
     for (;;) {
       const worker = this.workers.find(w => w.running.size < IN_FLIGHT);
+      if (!worker) return;
       const job = this.urgent.shift() ?? this.background.shift();
-      if (!worker || !job) {
-        if (job)
-          (job.message.op === 'compress'
-            ? this.background
-            : this.urgent
-          ).unshift(job);
-        return;
-      }
+      if (!job) return;
       worker.running.set(job.id, job);
       worker.worker.ref();
       worker.worker.postMessage(
@@ -304,9 +302,7 @@ export class ChunkCodec {
         job.reject(error);
         continue;
       }
-      (job.message.op === 'compress' ? this.background : this.urgent).unshift(
-        job,
-      );
+      this.queueOf(job).unshift(job);
     }
     this.dispatch();
     this.scheduleIdleStop();
