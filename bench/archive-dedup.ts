@@ -32,7 +32,7 @@ import { FileTierStorage } from '../plugins/stage-manager-backend/src/archives/T
 import { withServedDisk } from '../plugins/stage-manager-backend/src/archives/servedDisk';
 import { applyDatabaseMigrations } from '../plugins/stage-manager-backend/src/database/migrations';
 import { DatabaseStageManagerStore } from '../plugins/stage-manager-backend/src/database/StageManagerStore';
-import { benchDriver, run, timed } from './lib';
+import { benchDriver, rawToQcow2, run, timed } from './lib';
 
 const rounds = Number(process.argv[2] ?? 10);
 const sizeGiB = Number(process.argv[3] ?? 1);
@@ -160,16 +160,7 @@ async function main() {
 
     // First archives: the disk into an empty tier each time, paired with an export, in the
     // order archive/export, export/archive, … (one pair alone is at the mercy of noise).
-    run('qemu-img', [
-      'convert',
-      '-q',
-      '-f',
-      'raw',
-      '-O',
-      'qcow2',
-      image,
-      path.join(pool.location.path, 'sm-bench-first.qcow2'),
-    ]);
+    rawToQcow2(image, path.join(pool.location.path, 'sm-bench-first.qcow2'));
     const firstArchiveTimes: number[] = [];
     const firstExportTimes: number[] = [];
     for (let k = 0; k < FIRST_PAIRS; k++) {
@@ -226,16 +217,7 @@ async function main() {
         fs.rmSync(file);
       }
       const disk = `sm-bench-${round}`;
-      run('qemu-img', [
-        'convert',
-        '-q',
-        '-f',
-        'raw',
-        '-O',
-        'qcow2',
-        image,
-        path.join(pool.location.path, `${disk}.qcow2`),
-      ]);
+      rawToQcow2(image, path.join(pool.location.path, `${disk}.qcow2`));
 
       const archiveId = randomUUID();
       await newArchive(archiveId, round + 1, 'hot');

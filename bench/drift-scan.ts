@@ -30,7 +30,7 @@ import {
   compareDisks,
 } from '../plugins/stage-manager-backend/src/drift/diskComparison';
 import { compareChunkLists } from '../plugins/stage-manager-backend/src/drift/diskDrift';
-import { benchDriver, run, timed } from './lib';
+import { benchDriver, rawToQcow2, run, timed } from './lib';
 
 const sizes = (process.argv[2] ?? '1,2,4').split(',').map(Number);
 const changePercent = Number(process.argv[3] ?? 1);
@@ -72,16 +72,7 @@ async function main() {
         ]);
       }
       const baseQcow = path.join(root, `base-${sizeGiB}.qcow2`);
-      run('qemu-img', [
-        'convert',
-        '-q',
-        '-f',
-        'raw',
-        '-O',
-        'qcow2',
-        base,
-        baseQcow,
-      ]);
+      rawToQcow2(base, baseQcow);
       fs.rmSync(base);
       const disk = (side: string, m: string) =>
         `sm-bench-${sizeGiB}g-${side}-${m}`;

@@ -18,6 +18,10 @@ export const silentLogger = {
 export const run = (cmd: string, args: string[]) =>
   execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** Converts a raw image to a (non-compressed) qcow2 image. */
+export const rawToQcow2 = (raw: string, qcow2: string) =>
+  run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+
 /** The result of `fn` and the seconds it took. */
 export async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const start = process.hrtime.bigint();

@@ -68,7 +68,17 @@ describe('ChunkRepository', () => {
       tiers,
       chunkSizeBytes: CHUNK,
     });
-    return { knex, store, chunks, dir };
+    /** A new archive holding the raw image `file` in the hot tier. */
+    const archiveFile = async (file: string) => {
+      const a = await newArchive(store);
+      const stored = await chunks.writeDisk({
+        archiveId: a,
+        tier: 'hot',
+        file,
+      });
+      return { a, stored };
+    };
+    return { knex, store, chunks, dir, archiveFile };
   }
 
   async function newArchive(store: StageManagerStore) {
@@ -133,15 +143,10 @@ describe('ChunkRepository', () => {
 
   describe.each(databases.eachSupportedId())('on %p', databaseId => {
     it('stores a disk deduplicated and compressed, and reads it back byte for byte', async () => {
-      const { store, chunks, dir } = await setup(databaseId);
+      const { chunks, dir, archiveFile } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');
-      const a = await newArchive(store);
+      const { a, stored } = await archiveFile(file);
 
-      const stored = await chunks.writeDisk({
-        archiveId: a,
-        tier: 'hot',
-        file,
-      });
       expect(stored.chunkCount).toBe(33);
       expect(stored.zeroChunks).toBe(8);
       expect(stored.dataBytes).toBe(data.length - 8 * CHUNK);
@@ -212,14 +217,9 @@ describe('ChunkRepository', () => {
     });
 
     it('fails loudly on a corrupt or missing chunk, naming the machine, disk and chunk; verify lists every damaged chunk', async () => {
-      const { store, chunks, dir } = await setup(databaseId);
+      const { store, chunks, dir, archiveFile } = await setup(databaseId);
       const { file } = image(dir, 'disk.raw');
-      const a = await newArchive(store);
-      const stored = await chunks.writeDisk({
-        archiveId: a,
-        tier: 'hot',
-        file,
-      });
+      const { a, stored } = await archiveFile(file);
       const [state5] = await store.archives.chunkStates('hot', [
         stored.chunks[5]!,
       ]);
@@ -297,14 +297,9 @@ describe('ChunkRepository', () => {
     });
 
     it('copies an archive to another tier (recompressed) and restores from there after the source tier lost it', async () => {
-      const { store, chunks, dir } = await setup(databaseId);
+      const { store, chunks, dir, archiveFile } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');
-      const a = await newArchive(store);
-      const stored = await chunks.writeDisk({
-        archiveId: a,
-        tier: 'hot',
-        file,
-      });
+      const { a, stored } = await archiveFile(file);
       const copied = await chunks.copyArchive({
         archiveId: a,
         from: 'hot',
@@ -387,14 +382,9 @@ describe('ChunkRepository', () => {
     });
 
     it('serves a disk over NBD that qemu-img reads byte for byte, and names a damaged chunk when a read fails', async () => {
-      const { store, chunks, dir } = await setup(databaseId);
+      const { store, chunks, dir, archiveFile } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');
-      const a = await newArchive(store);
-      const stored = await chunks.writeDisk({
-        archiveId: a,
-        tier: 'hot',
-        file,
-      });
+      const { a, stored } = await archiveFile(file);
       const serve = async () =>
         serveNbd({
           socketPath: path.join(dir, 'nbd.sock'),
@@ -462,7 +452,7 @@ describe('ChunkRepository', () => {
     });
 
     it('serves a disk of many more chunks than it caches to readers that hold replies a while', async () => {
-      const { store, chunks, dir } = await setup(databaseId);
+      const { chunks, dir, archiveFile } = await setup(databaseId);
       // 96 distinct chunks (the reader caches 32) and a short tail.
       const data = Buffer.concat([
         ...Array.from({ length: 96 }, (_, i) => textBlock(CHUNK, 1000 + i)),
@@ -470,12 +460,7 @@ describe('ChunkRepository', () => {
       ]);
       const file = path.join(dir, 'many.raw');
       fs.writeFileSync(file, data);
-      const a = await newArchive(store);
-      const stored = await chunks.writeDisk({
-        archiveId: a,
-        tier: 'hot',
-        file,
-      });
+      const { a, stored } = await archiveFile(file);
       const read = await chunks.diskReader({
         archiveId: a,
         tier: 'hot',

@@ -103,6 +103,22 @@ export interface DiskSource {
   extents?: DiskExtent[];
 }
 
+/** The first and last chunk a byte range overlaps (first > last for an empty range). */
+export function chunkSpan(
+  range: DiskRange,
+  chunkSize: number,
+  chunkCount: number,
+): [number, number] {
+  if (range.length <= 0) return [1, 0];
+  return [
+    Math.floor(range.offset / chunkSize),
+    Math.min(
+      chunkCount - 1,
+      Math.floor((range.offset + range.length - 1) / chunkSize),
+    ),
+  ];
+}
+
 /** Whether chunk `i` of a disk overlaps one of its data ranges. */
 export function chunksWithData(
   ranges: DiskRange[] | undefined,
@@ -112,12 +128,7 @@ export function chunksWithData(
   if (!ranges) return () => true;
   const marked = new Uint8Array(chunkCount);
   for (const r of ranges) {
-    if (r.length <= 0) continue;
-    const first = Math.floor(r.offset / chunkSize);
-    const last = Math.min(
-      chunkCount - 1,
-      Math.floor((r.offset + r.length - 1) / chunkSize),
-    );
+    const [first, last] = chunkSpan(r, chunkSize, chunkCount);
     for (let i = first; i <= last; i++) marked[i] = 1;
   }
   return i => marked[i] === 1;

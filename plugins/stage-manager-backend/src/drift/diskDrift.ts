@@ -1,5 +1,6 @@
 import { DiskDrift } from '@internal/plugin-stage-manager-common';
 import { DiskExtent } from '@internal/plugin-stage-manager-node';
+import { chunkSpan } from '../archives/ChunkRepository';
 
 /** Changed regions a disk's drift lists at most (the largest). */
 export const MAX_REGIONS = 20;
@@ -67,12 +68,7 @@ export function chunkSignatures(
   const parts: string[][] = Array.from({ length: chunkCount }, () => []);
   const unknown = new Uint8Array(chunkCount);
   for (const e of extents) {
-    if (e.length <= 0) continue;
-    const first = Math.floor(e.offset / chunkSize);
-    const last = Math.min(
-      chunkCount - 1,
-      Math.floor((e.offset + e.length - 1) / chunkSize),
-    );
+    const [first, last] = chunkSpan(e, chunkSize, chunkCount);
     for (let i = first; i <= last; i++) {
       if (e.layer === undefined || e.layerOffset === undefined) {
         unknown[i] = 1;
