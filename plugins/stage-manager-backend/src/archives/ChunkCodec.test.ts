@@ -46,37 +46,67 @@ describe('ChunkCodec', () => {
     await expect(codec.hash(sharedView)).resolves.toBe(sha256(view));
   });
 
-  it('compresses to zstd frames any zstd reads, and back with the hash', async () => {
+  it('compresses to zstd frames any zstd reads, with the frame hash, and back with the hash', async () => {
     const data = compressible(1);
-    const frame = await codec.compress(data, 3);
+    const { frame, hash } = await codec.compress(data, 3);
     expect(frame.length).toBeLessThan(data.length / 4);
+    expect(hash).toBe(sha256(frame));
     expect(zlib.zstdDecompressSync(frame).equals(data)).toBe(true);
     // Level matters: 19 is smaller than 1 on this data.
     const small = await codec.compress(data, 19);
     const fast = await codec.compress(data, 1);
-    expect(small.length).toBeLessThan(fast.length);
+    expect(small.frame.length).toBeLessThan(fast.frame.length);
     const back = await codec.decompress(frame, data.length);
     expect(back.data.equals(data)).toBe(true);
     expect(back.hash).toBe(sha256(data));
   });
 
+  it('checks a frame against its hash instead of hashing its content, and relies on the content checksum', async () => {
+    const data = compressible(5);
+    const { frame, hash } = await codec.compress(data, 3);
+    const checked = await codec.decompress(frame, data.length, {
+      frameHash: hash,
+    });
+    expect(checked.data.equals(data)).toBe(true);
+    expect(checked.hash).toBeUndefined();
+
+    // Another chunk's intact frame in its place: the hash of the frame tells.
+    const other = await codec.compress(compressible(6), 3);
+    const swapped = await codec
+      .decompress(other.frame, data.length, { frameHash: hash })
+      .catch(e => e);
+    expect(swapped).toBeInstanceOf(ChunkCodecError);
+    expect(swapped).toMatchObject({ code: 'FRAME_HASH', frame: true });
+
+    // The frames carry zstd's content checksum: random bytes are stored as a raw block, where
+    // a changed byte would decode without complaint; the checksum makes it fail.
+    const noise = randomBytes(64 * 1024);
+    const raw = Buffer.from((await codec.compress(noise, 3)).frame);
+    raw[raw.length / 2] ^= 0x01;
+    const refused = await codec.decompress(raw, noise.length).catch(e => e);
+    expect(refused).toBeInstanceOf(ChunkCodecError);
+    expect(refused.frame).toBe(true);
+  });
+
   it('writes a frame over a shared chunk when asked, and never over plain memory', async () => {
     const data = compressible(2);
     const chunk = shared(data);
-    const frame = await codec.compress(chunk, 3, { inPlace: true });
+    const { frame } = await codec.compress(chunk, 3, { inPlace: true });
     expect(frame.buffer).toBe(chunk.buffer);
     expect(frame.byteOffset).toBe(chunk.byteOffset);
     expect(zlib.zstdDecompressSync(frame).equals(data)).toBe(true);
 
     const plain = Buffer.from(data);
-    const other = await codec.compress(plain, 3, { inPlace: true });
+    const { frame: other } = await codec.compress(plain, 3, {
+      inPlace: true,
+    });
     expect(other.buffer).not.toBe(plain.buffer);
     expect(plain.equals(data)).toBe(true);
 
     // Random bytes do not compress: the frame is larger and comes back on its own.
     const noise = shared(randomBytes(64 * 1024));
     const before = Buffer.from(noise);
-    const raw = await codec.compress(noise, 3, { inPlace: true });
+    const { frame: raw } = await codec.compress(noise, 3, { inPlace: true });
     expect(raw.buffer).not.toBe(noise.buffer);
     expect(noise.equals(before)).toBe(true);
     expect(zlib.zstdDecompressSync(raw).equals(before)).toBe(true);
@@ -138,7 +168,7 @@ describe('ChunkCodec', () => {
     ]);
     inputs.forEach((d, i) => {
       expect(hashes[i]).toBe(sha256(d));
-      expect(zlib.zstdDecompressSync(frames[i]).equals(d)).toBe(true);
+      expect(zlib.zstdDecompressSync(frames[i].frame).equals(d)).toBe(true);
     });
     const workers = () => (idle as unknown as { workers: unknown[] }).workers;
     expect(workers()).toHaveLength(2);
@@ -176,7 +206,7 @@ describe('ChunkCodec', () => {
     await entry.worker.terminate();
     expect(await first).toBeInstanceOf(Error);
     const frame = await second;
-    expect(zlib.zstdDecompressSync(frame).equals(big)).toBe(true);
+    expect(zlib.zstdDecompressSync(frame.frame).equals(big)).toBe(true);
     await one.close();
   });
 

@@ -51,17 +51,28 @@ parentPort.on('message', job => {
       const frame = zlib.zstdCompressSync(job.data, {
         // One output buffer that holds any result: no second pass, no concatenation.
         chunkSize: Math.max(64 * 1024, job.data.length + 1024),
-        params: { [zlib.constants.ZSTD_c_compressionLevel]: job.level },
+        params: {
+          [zlib.constants.ZSTD_c_compressionLevel]: job.level,
+          // The frame carries a checksum of its content that decompression checks.
+          [zlib.constants.ZSTD_c_checksumFlag]: 1,
+        },
       });
+      const hash = sha256(frame);
       if (job.inPlace && frame.length <= job.data.length) {
         job.data.set(frame);
-        parentPort.postMessage({ id: job.id, length: frame.length });
+        parentPort.postMessage({ id: job.id, length: frame.length, hash });
       } else {
         const out = exact(frame);
-        parentPort.postMessage({ id: job.id, data: out }, [out.buffer]);
+        parentPort.postMessage({ id: job.id, data: out, hash }, [out.buffer]);
       }
     } else if (job.op === 'decompress') {
       const frame = job.file ? readFileSync(job.file) : job.data;
+      if (job.frameHash && sha256(frame) !== job.frameHash) {
+        const error = new Error('the frame does not match its hash');
+        error.code = 'FRAME_HASH';
+        error.frame = true;
+        throw error;
+      }
       let data;
       try {
         data = zlib.zstdDecompressSync(frame, {
@@ -73,7 +84,8 @@ parentPort.on('message', job => {
         error.frame = true;
         throw error;
       }
-      const hash = sha256(data);
+      // A frame checked against its hash needs no hash of its (three times larger) content.
+      const hash = job.frameHash ? undefined : sha256(data);
       if (job.into) {
         job.into.set(data);
         parentPort.postMessage({ id: job.id, length: data.length, hash });
@@ -133,36 +145,42 @@ export class ChunkCodec {
   }
 
   /**
-   * `data` compressed into one zstd frame at `level`. With `inPlace`, a chunk in shared memory
-   * whose bytes are no longer needed is overwritten by its frame when the frame fits (it does
-   * unless the data does not compress), and the result is a view of it: nothing is allocated
-   * on this thread, where every large buffer adds to garbage collection.
+   * `data` compressed into one zstd frame at `level` (with zstd's content checksum), and the
+   * sha256 of the frame. With `inPlace`, a chunk in shared memory whose bytes are no longer
+   * needed is overwritten by its frame when the frame fits (it does unless the data does not
+   * compress), and the result is a view of it: nothing is allocated on this thread, where
+   * every large buffer adds to garbage collection.
    */
   async compress(
     data: Uint8Array,
     level: number,
     options: { inPlace?: boolean } = {},
-  ): Promise<Buffer> {
+  ): Promise<{ frame: Buffer; hash: string }> {
     const inPlace =
       !!options.inPlace && data.buffer instanceof SharedArrayBuffer;
     const reply = await this.run({ op: 'compress', level, inPlace }, data);
-    if (reply.data) return reply.data;
-    return Buffer.from(data.buffer, data.byteOffset, reply.length!);
+    return {
+      frame:
+        reply.data ?? Buffer.from(data.buffer, data.byteOffset, reply.length!),
+      hash: reply.hash!,
+    };
   }
 
   /**
-   * One zstd frame decompressed, with the sha256 of what came out; fails (with zstd's reason)
-   * when the frame is damaged or holds more than `maxLength` bytes. The frame is given, or read
-   * by the worker from a local `file` (a missing file is a `ChunkCodecError` with code
-   * `ENOENT`). With `into` (shared memory, at least `maxLength` bytes) the result is written
-   * there and is a view of it, so this thread allocates nothing.
+   * One zstd frame decompressed; fails (with zstd's reason) when the frame is damaged or holds
+   * more than `maxLength` bytes. With `frameHash`, the frame is first checked against it (a
+   * mismatch is a `ChunkCodecError` with code `FRAME_HASH`); without, the result comes with
+   * the sha256 of what came out, for the caller to check. The frame is given, or read by the
+   * worker from a local `file` (a missing file is a `ChunkCodecError` with code `ENOENT`).
+   * With `into` (shared memory, at least `maxLength` bytes) the result is written there and is
+   * a view of it, so this thread allocates nothing.
    */
   async decompress(
     frame: Uint8Array | { file: string },
     maxLength: number,
-    options: { into?: Uint8Array } = {},
-  ): Promise<{ data: Buffer; hash: string }> {
-    const { into } = options;
+    options: { into?: Uint8Array; frameHash?: string } = {},
+  ): Promise<{ data: Buffer; hash: string | undefined }> {
+    const { into, frameHash } = options;
     if (
       into &&
       (!(into.buffer instanceof SharedArrayBuffer) || into.length < maxLength)
@@ -171,7 +189,12 @@ export class ChunkCodec {
         `decompress needs shared memory of at least ${maxLength} bytes to write into`,
       );
     }
-    const message: JobMessage = { op: 'decompress', maxLength, into };
+    const message: JobMessage = {
+      op: 'decompress',
+      maxLength,
+      into,
+      frameHash,
+    };
     const reply =
       frame instanceof Uint8Array
         ? await this.run(message, frame)
@@ -180,7 +203,7 @@ export class ChunkCodec {
       data:
         reply.data ??
         Buffer.from(into!.buffer, into!.byteOffset, reply.length!),
-      hash: reply.hash!,
+      hash: reply.hash,
     };
   }
 
@@ -331,6 +354,8 @@ interface JobMessage {
   into?: Uint8Array;
   /** Decompress: read the frame from this file. */
   file?: string;
+  /** Decompress: the sha256 the frame must have. */
+  frameHash?: string;
 }
 
 interface QueuedJob {

@@ -296,6 +296,58 @@ describe('ChunkRepository', () => {
       expect(unreadable.message).toMatch(/cannot read .*EISDIR/);
     });
 
+    it('records the hash of every chunk file and checks files against it; chunks stored before frame hashes are checked by content', async () => {
+      const { knex, store, chunks, dir, archiveFile } = await setup(databaseId);
+      const { file, data } = image(dir, 'disk.raw');
+      const { a, stored } = await archiveFile(file);
+      const hashes = stored.chunks.filter((h): h is string => !!h);
+      const states = await store.archives.chunkStates('hot', hashes);
+      const fileOf = (hash: string) =>
+        path.join(
+          dir,
+          'hot',
+          ...chunkKey(
+            hash,
+            states.find(st => st.hash === hash)!.generation,
+          ).split('/'),
+        );
+      for (const st of states) {
+        expect(st.frameHash).toBe(sha(fs.readFileSync(fileOf(st.hash))));
+      }
+
+      // Chunk 3's file replaced by chunk 17's, an intact frame of other data: the frame's
+      // hash tells, without decompressing.
+      const [h3, h17] = [stored.chunks[3]!, stored.chunks[17]!];
+      const original3 = fs.readFileSync(fileOf(h3));
+      fs.copyFileSync(fileOf(h17), fileOf(h3));
+      const read = () =>
+        chunks.readDisk({
+          archiveId: a,
+          tier: 'hot',
+          disk: manifestOf(stored),
+          target: path.join(dir, 'restored.raw'),
+        });
+      await expect(read()).rejects.toThrow(
+        new RegExp(
+          `Chunk ${h3} .*chunk 3\\) is corrupt: .* does not match its hash`,
+        ),
+      );
+
+      // As a catalog from before frame hashes: no frame hash, so the content hash tells.
+      await knex('archive_chunks').update({ frame_sha256: null });
+      const [legacy] = await store.archives.chunkStates('hot', [h3]);
+      expect(legacy.frameHash).toBeUndefined();
+      await expect(read()).rejects.toThrow(
+        new RegExp(
+          `Chunk ${h3} .*chunk 3\\) is corrupt: .* does not match its hash`,
+        ),
+      );
+      fs.writeFileSync(fileOf(h3), original3);
+      await read();
+      const restored = fs.readFileSync(path.join(dir, 'restored.raw'));
+      expect(sha(restored)).toBe(sha(data));
+    });
+
     it('copies an archive to another tier (recompressed) and restores from there after the source tier lost it', async () => {
       const { store, chunks, dir, archiveFile } = await setup(databaseId);
       const { file, data } = image(dir, 'disk.raw');
@@ -388,12 +440,11 @@ describe('ChunkRepository', () => {
       const serve = async () =>
         serveNbd({
           socketPath: path.join(dir, 'nbd.sock'),
-          sizeBytes: stored.virtualSizeBytes,
-          read: await chunks.diskReader({
+          ...(await chunks.diskReader({
             archiveId: a,
             tier: 'hot',
             disk: manifestOf(stored),
-          }),
+          })),
         });
       const target = path.join(dir, 'from-nbd.raw');
       let nbd = await serve();
@@ -406,6 +457,29 @@ describe('ChunkRepository', () => {
           'raw',
           nbd.url,
           target,
+        ]);
+        // Block status: the zero chunks (8 to 15) read as zeros, so readers can skip them.
+        const map = JSON.parse(
+          (
+            await run('qemu-img', [
+              'map',
+              '--output=json',
+              '-f',
+              'raw',
+              nbd.url,
+            ])
+          ).stdout,
+        );
+        expect(
+          map
+            .filter((r: { zero: boolean }) => r.zero)
+            .map((r: { start: number; length: number }) => [
+              r.start / CHUNK,
+              r.length / CHUNK,
+            ]),
+        ).toEqual([
+          [8, 8],
+          [(32 * CHUNK + 1000) / CHUNK, 24 / CHUNK],
         ]);
       } finally {
         await nbd.close();
@@ -461,7 +535,7 @@ describe('ChunkRepository', () => {
       const file = path.join(dir, 'many.raw');
       fs.writeFileSync(file, data);
       const { a, stored } = await archiveFile(file);
-      const read = await chunks.diskReader({
+      const { read } = await chunks.diskReader({
         archiveId: a,
         tier: 'hot',
         disk: manifestOf(stored),

@@ -8,7 +8,7 @@ import { ArchiveDiskManifest, ChunkState } from '../database/ArchiveStore';
 import { StageManagerStore } from '../database/StageManagerStore';
 import { nowIso } from '../database/util';
 import { ChunkCodec, ChunkCodecError } from './ChunkCodec';
-import { ReadResult } from './NbdExport';
+import { Extent, ExtentsAt, ReadResult } from './NbdExport';
 import { TierStorage } from './TierStorage';
 
 /** A reused shared buffer a restore decompresses chunks into (see `diskReader`). */
@@ -132,6 +132,29 @@ export function chunksWithData(
     for (let i = first; i <= last; i++) marked[i] = 1;
   }
   return i => marked[i] === 1;
+}
+
+/** The runs of an archived disk from `offset` (zero chunks read as zeros), up to `length` bytes. */
+export function diskExtents(
+  disk: Pick<
+    ArchiveDiskManifest,
+    'chunks' | 'chunkSizeBytes' | 'virtualSizeBytes'
+  >,
+  offset: number,
+  length: number,
+): Extent[] {
+  const end = Math.min(offset + length, disk.virtualSizeBytes);
+  const runs: Extent[] = [];
+  for (let at = offset; at < end; ) {
+    const i = Math.floor(at / disk.chunkSizeBytes);
+    const to = Math.min(end, (i + 1) * disk.chunkSizeBytes);
+    const zero = !disk.chunks[i];
+    const last = runs[runs.length - 1];
+    if (last && last.zero === zero) last.length += to - at;
+    else runs.push({ length: to - at, zero });
+    at = to;
+  }
+  return runs;
 }
 
 /**
@@ -418,19 +441,24 @@ export class ChunkRepository {
       states
         .filter(s => !s.stored)
         .map(async s => {
-          const compressed = await this.codec.compress(
+          const { frame, hash } = await this.codec.compress(
             data.get(s.hash)!,
             tier.config.compressionLevel,
             { inPlace: options.inPlace },
           );
-          await tier.storage.put(chunkKey(s.hash, s.generation), compressed);
-          return { ...s, bytes: compressed.length };
+          await tier.storage.put(chunkKey(s.hash, s.generation), frame);
+          return { ...s, bytes: frame.length, frameHash: hash };
         }),
     );
     const failed = settled.find(r => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const written = settled.map(
-      r => (r as PromiseFulfilledResult<ChunkState & { bytes: number }>).value,
+      r =>
+        (
+          r as PromiseFulfilledResult<
+            ChunkState & { bytes: number; frameHash: string }
+          >
+        ).value,
     );
     if (written.length === 0) return 0;
     // One transaction for the batch: one commit (and on SQLite one sync) instead of one per chunk.
@@ -441,6 +469,7 @@ export class ChunkRepository {
           w.hash,
           w.generation,
           w.bytes,
+          w.frameHash,
         );
       }
     });
@@ -448,8 +477,10 @@ export class ChunkRepository {
   }
 
   /**
-   * Reads one chunk of a tier and checks it against its hash; with `into` (shared memory) the
-   * chunk is decompressed there.
+   * Reads one chunk of a tier and checks it: against the sha256 of its file when the catalog
+   * has it (the frame is what can be damaged; zstd checks its content checksum while
+   * decompressing), against its content hash otherwise. With `into` (shared memory) the chunk
+   * is decompressed there.
    */
   private async readChunk(
     tier: Tier,
@@ -486,16 +517,23 @@ export class ChunkRepository {
         throw error;
       }
     }
-    let decompressed: { data: Buffer; hash: string };
+    const mismatch = () =>
+      new ArchiveDamagedError(
+        `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
+          tier.storage.location
+        } does not match its hash`,
+      );
+    let decompressed: { data: Buffer; hash: string | undefined };
     try {
       decompressed = await this.codec.decompress(
         frame,
         expectedLength ?? this.deps.chunkSizeBytes,
-        { into },
+        { into, frameHash: state.frameHash },
       );
     } catch (error) {
       if (!(error instanceof ChunkCodecError)) throw error;
       if (error.code === 'ENOENT') throw missing();
+      if (error.code === 'FRAME_HASH') throw mismatch();
       if (!error.frame) {
         // The file could not be read, or the worker failed: not a damaged chunk.
         throw new Error(
@@ -513,13 +551,9 @@ export class ChunkRepository {
     const { data } = decompressed;
     if (
       (expectedLength !== undefined && data.length !== expectedLength) ||
-      decompressed.hash !== hash
+      (state.frameHash === undefined && decompressed.hash !== hash)
     ) {
-      throw new ArchiveDamagedError(
-        `Chunk ${hash} (${where()}) is corrupt: ${key} in ${
-          tier.storage.location
-        } does not match its hash`,
-      );
+      throw mismatch();
     }
     return data;
   }
@@ -585,7 +619,8 @@ export class ChunkRepository {
 
   /**
    * Random access to an archived disk's bytes (each chunk verified when first read, a few kept
-   * decompressed), for serving the disk to a reader such as an NBD client (`serveNbd`).
+   * decompressed) and where it reads as zeros (its zero chunks), for serving the disk to a
+   * reader such as an NBD client (`serveNbd`).
    *
    * Chunks are decompressed by the codec's workers into reused shared buffers ("slots"), so a
    * restore allocates nothing per chunk on this thread (a fresh 1 MiB buffer per chunk made
@@ -596,7 +631,11 @@ export class ChunkRepository {
     archiveId: string;
     tier: string;
     disk: ArchiveDiskManifest;
-  }): Promise<(offset: number, length: number) => Promise<ReadResult>> {
+  }): Promise<{
+    sizeBytes: number;
+    read: (offset: number, length: number) => Promise<ReadResult>;
+    extents: ExtentsAt;
+  }> {
     const tier = this.tier(options.tier);
     const { disk } = options;
     const states = new Map(
@@ -654,7 +693,10 @@ export class ChunkRepository {
       }
       return entry;
     };
-    return async (offset, length) => {
+    const read = async (
+      offset: number,
+      length: number,
+    ): Promise<ReadResult> => {
       const size = disk.chunkSizeBytes;
       // Start every chunk of the range, and the next few (readers go forwards), before waiting.
       const first = Math.floor(offset / size);
@@ -689,6 +731,11 @@ export class ChunkRepository {
         throw error;
       }
       return { parts, release };
+    };
+    return {
+      sizeBytes: disk.virtualSizeBytes,
+      read,
+      extents: (offset, length) => diskExtents(disk, offset, length),
     };
   }
 

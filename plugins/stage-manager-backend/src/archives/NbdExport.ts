@@ -3,9 +3,11 @@ import net from 'node:net';
 
 /**
  * A read-only NBD export of one disk on a unix socket (the "fixed newstyle" handshake of the NBD
- * protocol, `NBD_OPT_GO`/`NBD_OPT_EXPORT_NAME`, simple replies to `NBD_CMD_READ`), so
+ * protocol, `NBD_OPT_GO`/`NBD_OPT_EXPORT_NAME`; simple or structured replies to `NBD_CMD_READ`;
+ * the `base:allocation` metadata context answering `NBD_CMD_BLOCK_STATUS`), so
  * `qemu-img convert nbd+unix:///?socket=…` can read an archived disk straight from the chunk
- * store: no raw scratch image is written first. Only this process's user can reach the socket.
+ * store: no raw scratch image is written first, and the reader skips the ranges the export says
+ * read as zeros instead of reading them. Only this process's user can reach the socket.
  */
 
 const NBDMAGIC = Buffer.from('NBDMAGIC');
@@ -13,6 +15,7 @@ const IHAVEOPT = Buffer.from('IHAVEOPT');
 const OPTION_REPLY_MAGIC = 0x0003e889045565a9n;
 const REQUEST_MAGIC = 0x25609513;
 const SIMPLE_REPLY_MAGIC = 0x67446698;
+const STRUCTURED_REPLY_MAGIC = 0x668e33ef;
 
 const FLAG_FIXED_NEWSTYLE = 1;
 const FLAG_NO_ZEROES = 2;
@@ -22,16 +25,37 @@ const OPT_EXPORT_NAME = 1;
 const OPT_ABORT = 2;
 const OPT_INFO = 6;
 const OPT_GO = 7;
+const OPT_STRUCTURED_REPLY = 8;
+const OPT_LIST_META_CONTEXT = 9;
+const OPT_SET_META_CONTEXT = 10;
 
 const REP_ACK = 1;
 const REP_INFO = 3;
+const REP_META_CONTEXT = 4;
 const REP_ERR_UNSUP = 0x80000001;
+const REP_ERR_INVALID = 0x80000003;
+
+/** The one metadata context: which ranges read as zeros. Its id in this export. */
+const BASE_ALLOCATION = 'base:allocation';
+const BASE_ALLOCATION_ID = 1;
+const STATE_HOLE = 1;
+const STATE_ZERO = 2;
 
 const INFO_EXPORT = 0;
 const TRANSMISSION_FLAGS = 1 /* HAS_FLAGS */ | 2; /* READ_ONLY */
 
 const CMD_READ = 0;
 const CMD_DISC = 2;
+const CMD_BLOCK_STATUS = 7;
+const CMD_FLAG_REQ_ONE = 1 << 3;
+
+const REPLY_FLAG_DONE = 1;
+const REPLY_TYPE_NONE = 0;
+const REPLY_TYPE_OFFSET_DATA = 1;
+const REPLY_TYPE_BLOCK_STATUS = 5;
+const REPLY_TYPE_ERROR = (1 << 15) + 1;
+/** Extents one block-status reply lists at most (the client asks again from where it ends). */
+const MAX_EXTENTS = 1024;
 
 const EIO = 5;
 const EPERM = 1;
@@ -53,6 +77,25 @@ export interface ReadResult {
   release(): void;
 }
 
+/** A run of the exported disk: `zero` when all of it reads as zeros. */
+export interface Extent {
+  length: number;
+  zero: boolean;
+}
+
+/**
+ * The runs of `length` bytes from `offset` (in order, adjacent, together at most `length`; at
+ * least one when `length` > 0), for readers that skip zeros (NBD block status).
+ */
+export type ExtentsAt = (offset: number, length: number) => Extent[];
+
+/** What an export serves: the disk's size, its bytes and, if known, where it reads as zeros. */
+export interface NbdSource {
+  sizeBytes: number;
+  read: ReadAt;
+  extents?: ExtentsAt;
+}
+
 export interface NbdExport {
   /** For `qemu-img`: `nbd+unix:///?socket=…`. */
   readonly url: string;
@@ -61,11 +104,9 @@ export interface NbdExport {
   close(): Promise<void>;
 }
 
-export async function serveNbd(options: {
-  socketPath: string;
-  sizeBytes: number;
-  read: ReadAt;
-}): Promise<NbdExport> {
+export async function serveNbd(
+  options: NbdSource & { socketPath: string },
+): Promise<NbdExport> {
   let failure: Error | undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer(socket => {
@@ -142,9 +183,101 @@ function simpleReply(cookie: Buffer, error: number) {
   return reply;
 }
 
+/** The header of the only (`DONE`) chunk of a structured reply, `length` bytes of payload to follow. */
+function structuredChunk(cookie: Buffer, type: number, length: number) {
+  const head = Buffer.alloc(20);
+  head.writeUInt32BE(STRUCTURED_REPLY_MAGIC, 0);
+  head.writeUInt16BE(REPLY_FLAG_DONE, 4);
+  head.writeUInt16BE(type, 6);
+  cookie.copy(head, 8);
+  head.writeUInt32BE(length, 16);
+  return head;
+}
+
+function structuredError(cookie: Buffer, error: number, message: string) {
+  const text = Buffer.from(message);
+  const payload = Buffer.alloc(6);
+  payload.writeUInt32BE(error, 0);
+  payload.writeUInt16BE(text.length, 4);
+  return Buffer.concat([
+    structuredChunk(cookie, REPLY_TYPE_ERROR, payload.length + text.length),
+    payload,
+    text,
+  ]);
+}
+
+/**
+ * The metadata contexts an `NBD_OPT_LIST_META_CONTEXT`/`NBD_OPT_SET_META_CONTEXT` option asks
+ * for, or undefined when its data is malformed. Data: export name (u32 length, bytes), query
+ * count (u32), queries (u32 length, bytes each).
+ */
+function metaContextQueries(data: Buffer): string[] | undefined {
+  let at = 0;
+  const string = () => {
+    if (at + 4 > data.length) return undefined;
+    const length = data.readUInt32BE(at);
+    if (at + 4 + length > data.length) return undefined;
+    const text = data.toString('utf8', at + 4, at + 4 + length);
+    at += 4 + length;
+    return text;
+  };
+  if (string() === undefined || at + 4 > data.length) return undefined;
+  const count = data.readUInt32BE(at);
+  at += 4;
+  const queries: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const query = string();
+    if (query === undefined) return undefined;
+    queries.push(query);
+  }
+  return at === data.length ? queries : undefined;
+}
+
+/**
+ * The `NBD_REPLY_TYPE_BLOCK_STATUS` payload for `length` bytes from `offset`: the source's
+ * extents (past its end: zeros), adjacent ones of a kind merged; only the first with `one`.
+ */
+function blockStatus(
+  options: { sizeBytes: number; extents: ExtentsAt },
+  offset: number,
+  length: number,
+  one: boolean,
+): Buffer {
+  const inside = Math.max(0, Math.min(length, options.sizeBytes - offset));
+  const runs: Extent[] = [];
+  const add = (run: Extent) => {
+    const last = runs[runs.length - 1];
+    if (last && last.zero === run.zero) last.length += run.length;
+    else if (run.length > 0) runs.push({ ...run });
+  };
+  let covered = 0;
+  if (inside > 0) {
+    for (const run of options.extents(offset, inside)) {
+      const take = Math.min(run.length, inside - covered);
+      add({ length: take, zero: run.zero });
+      covered += take;
+      if (covered >= inside) break;
+    }
+  }
+  if (covered < inside) {
+    throw new Error(
+      `Extents of ${inside} bytes at ${offset} cover ${covered} bytes`,
+    );
+  }
+  if (inside < length) add({ length: length - inside, zero: true });
+  const listed = runs.slice(0, one ? 1 : MAX_EXTENTS);
+  const payload = Buffer.alloc(4 + 8 * listed.length);
+  payload.writeUInt32BE(BASE_ALLOCATION_ID, 0);
+  listed.forEach((run, n) => {
+    payload.writeUInt32BE(run.length, 4 + 8 * n);
+    payload.writeUInt32BE(run.zero ? STATE_HOLE | STATE_ZERO : 0, 8 + 8 * n);
+  });
+  return payload;
+}
+
 async function handle(
   socket: net.Socket,
-  options: { sizeBytes: number; read: ReadAt },
+  options: NbdSource,
   onFailure: (error: Error) => void,
 ) {
   // NBD clients read whole 512-byte sectors: a size that is not a multiple is rounded up and
@@ -184,6 +317,9 @@ async function handle(
     info.writeUInt16BE(TRANSMISSION_FLAGS, 10);
     return info;
   };
+  /** Negotiated: structured replies, and the base:allocation context (block status). */
+  let structured = false;
+  let allocation = false;
 
   // Option haggling
   for (;;) {
@@ -217,8 +353,50 @@ async function handle(
       socket.end(optionReply(option, REP_ACK));
       return;
     }
+    if (option === OPT_STRUCTURED_REPLY) {
+      if (length !== 0) {
+        socket.write(optionReply(option, REP_ERR_INVALID));
+        continue;
+      }
+      structured = true;
+      socket.write(optionReply(option, REP_ACK));
+      continue;
+    }
+    if (option === OPT_LIST_META_CONTEXT || option === OPT_SET_META_CONTEXT) {
+      const queries = metaContextQueries(data);
+      if (!structured || !queries) {
+        socket.write(optionReply(option, REP_ERR_INVALID));
+        continue;
+      }
+      const listing = option === OPT_LIST_META_CONTEXT;
+      // Listing with no query names every context; "base:" names all of that namespace.
+      const wanted =
+        options.extents !== undefined &&
+        ((listing && queries.length === 0) ||
+          queries.some(
+            q => q === BASE_ALLOCATION || (listing && q === 'base:'),
+          ));
+      if (!listing) allocation = wanted;
+      if (wanted) {
+        const name = Buffer.from(BASE_ALLOCATION);
+        const context = Buffer.alloc(4 + name.length);
+        context.writeUInt32BE(listing ? 0 : BASE_ALLOCATION_ID, 0);
+        name.copy(context, 4);
+        socket.write(optionReply(option, REP_META_CONTEXT, context));
+      }
+      socket.write(optionReply(option, REP_ACK));
+      continue;
+    }
     socket.write(optionReply(option, REP_ERR_UNSUP));
   }
+
+  /** An error reply: structured (with a message) once negotiated, simple otherwise. */
+  const fail = (cookie: Buffer, error: number, message: string) =>
+    socket.write(
+      structured
+        ? structuredError(cookie, error, message)
+        : simpleReply(cookie, error),
+    );
 
   // Transmission: requests may be pipelined; each read is answered when its data is ready.
   for (;;) {
@@ -228,6 +406,7 @@ async function handle(
       socket.destroy();
       return;
     }
+    const flags = request.readUInt16BE(4);
     const type = request.readUInt16BE(6);
     const cookie = Buffer.from(request.subarray(8, 16));
     const offset = Number(request.readBigUInt64BE(16));
@@ -236,14 +415,45 @@ async function handle(
       socket.end();
       return;
     }
+    if (type === CMD_BLOCK_STATUS && allocation && options.extents) {
+      if (length === 0 || offset + length > exportSize) {
+        fail(cookie, EINVAL, `Block status of ${length} bytes at ${offset}`);
+        continue;
+      }
+      let payload: Buffer;
+      try {
+        payload = blockStatus(
+          { sizeBytes: options.sizeBytes, extents: options.extents },
+          offset,
+          length,
+          (flags & CMD_FLAG_REQ_ONE) !== 0,
+        );
+      } catch (error) {
+        onFailure(error as Error);
+        fail(cookie, EIO, (error as Error).message);
+        continue;
+      }
+      socket.write(
+        Buffer.concat([
+          structuredChunk(cookie, REPLY_TYPE_BLOCK_STATUS, payload.length),
+          payload,
+        ]),
+      );
+      continue;
+    }
     if (type !== CMD_READ) {
       // A write carries data we must skip to stay in step; this export refuses all of them.
       if (type === 1) await input.take(length);
-      socket.write(simpleReply(cookie, EPERM));
+      fail(cookie, type === 1 ? EPERM : EINVAL, `Command ${type} refused`);
       continue;
     }
     if (offset + length > exportSize) {
-      socket.write(simpleReply(cookie, EINVAL));
+      fail(cookie, EINVAL, `Read of ${length} bytes at ${offset}`);
+      continue;
+    }
+    if (length === 0 && structured) {
+      // A data chunk carries at least one byte: nothing to read is an empty reply.
+      socket.write(structuredChunk(cookie, REPLY_TYPE_NONE, 0));
       continue;
     }
     read(offset, length).then(
@@ -255,7 +465,18 @@ async function handle(
         // Header and data as one write of several buffers: no copy of the data. The reader's
         // buffers are released once the kernel has them (or the write failed).
         socket.cork();
-        socket.write(simpleReply(cookie, 0));
+        if (structured) {
+          const head = structuredChunk(
+            cookie,
+            REPLY_TYPE_OFFSET_DATA,
+            8 + length,
+          );
+          const at = Buffer.alloc(8);
+          at.writeBigUInt64BE(BigInt(offset), 0);
+          socket.write(Buffer.concat([head, at]));
+        } else {
+          socket.write(simpleReply(cookie, 0));
+        }
         parts.forEach((part, n) =>
           socket.write(
             part,
@@ -267,7 +488,7 @@ async function handle(
       },
       error => {
         onFailure(error);
-        if (!socket.destroyed) socket.write(simpleReply(cookie, EIO));
+        if (!socket.destroyed) fail(cookie, EIO, (error as Error).message);
       },
     );
   }

@@ -215,21 +215,20 @@ const restoreDisks: StepDefinition = {
         }
       };
       let info;
-      // Mostly full disks: the driver reads the disk straight from the chunk store, no scratch
-      // image. Mostly empty ones go through a sparse scratch image, whose holes the import
-      // skips (the NBD export has no block-status answers yet, so its reader reads every zero).
-      if (nbdImport && d.dataBytes * 2 >= d.virtualSizeBytes) {
+      // The driver reads the disk straight from the chunk store over NBD, no scratch image;
+      // the export's block status tells it which ranges are zero chunks, so it skips them.
+      // Drivers that cannot read NBD import a sparse scratch image.
+      if (nbdImport) {
         const nbd = await serveNbd({
           socketPath: path.join(
             os.tmpdir(),
             `sm-nbd-${randomBytes(6).toString('hex')}.sock`,
           ),
-          sizeBytes: d.virtualSizeBytes,
-          read: await chunks.diskReader({
+          ...(await chunks.diskReader({
             archiveId,
             tier: archive.tier,
             disk: d,
-          }),
+          })),
         });
         try {
           info = await importDisk({ sourceUrl: nbd.url });

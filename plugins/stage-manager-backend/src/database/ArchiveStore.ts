@@ -45,6 +45,11 @@ export interface ChunkState {
   generation: number;
   /** Whether the file of this generation is completely written. */
   stored: boolean;
+  /**
+   * The sha256 of that file (the compressed frame) when it is stored and was recorded; files
+   * written before frames were recorded have none.
+   */
+  frameHash?: string;
 }
 
 /** Stores the archive catalog and the reference counts of each tier's chunks. */
@@ -118,6 +123,7 @@ export interface ArchiveStore {
     hash: string,
     generation: number,
     storedBytes: number,
+    frameHash: string,
   ): Promise<void>;
   /** The generations of chunks of a tier (for reading their files). */
   chunkStates(tier: string, hashes: string[]): Promise<ChunkState[]>;
@@ -495,10 +501,13 @@ export class DatabaseArchiveStore implements ArchiveStore {
     hash: string,
     generation: number,
     storedBytes: number,
+    frameHash: string,
   ): Promise<void> {
-    await this.db('archive_chunks')
-      .where({ tier, hash, generation })
-      .update({ stored_generation: generation, stored_bytes: storedBytes });
+    await this.db('archive_chunks').where({ tier, hash, generation }).update({
+      stored_generation: generation,
+      stored_bytes: storedBytes,
+      frame_sha256: frameHash,
+    });
   }
 
   async chunkStates(tier: string, hashes: string[]): Promise<ChunkState[]> {
@@ -507,12 +516,14 @@ export class DatabaseArchiveStore implements ArchiveStore {
       const rows = await this.db('archive_chunks')
         .where({ tier })
         .whereIn('hash', batch)
-        .select('hash', 'generation', 'stored_generation');
+        .select('hash', 'generation', 'stored_generation', 'frame_sha256');
       for (const r of rows) {
+        const stored = Number(r.stored_generation) === Number(r.generation);
         result.push({
           hash: r.hash,
           generation: Number(r.generation),
-          stored: Number(r.stored_generation) === Number(r.generation),
+          stored,
+          ...(stored && r.frame_sha256 ? { frameHash: r.frame_sha256 } : {}),
         });
       }
     }
