@@ -14,14 +14,16 @@
  *     zstd export), keeping every export as a separate file.
  * Before the rounds, first archives: the unchanged disk archived into an empty tier (everything
  * compressed and written) three times, each paired with an export, alternating which goes first.
- * After the rounds it restores the last round both ways into the pool, three times each in the
- * order archive, export, export, archive, archive, export (the driver's import reading the archive through an NBD
- * export of the chunk store, every chunk verified; the zstd export imported) and checks all
- * give the disk's bytes.
+ * After the rounds it restores the last round both ways into the pool: the driver's import
+ * reading the archive through an NBD export of the chunk store (every chunk verified; block
+ * status tells the reader which ranges are zero chunks, so it skips them) vs the driver's import
+ * of the zstd export. One warm-up pair, then four pairs alternating which goes first, each
+ * restore after a `sync` and checked against the disk with `qemu-img compare`.
  * Prints bytes stored for all rounds vs one round, and throughputs with their ratios.
  * Everything lives in a temporary folder (`sm-bench-…`), removed afterwards.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +42,8 @@ const changePercent = Number(process.argv[4] ?? 1);
 const MiB = 1024 * 1024;
 /** First archives (into empty tiers) measured against as many exports. */
 const FIRST_PAIRS = 3;
+/** Restores measured each way (after a warm-up pair). */
+const RESTORE_PAIRS = 4;
 
 /** `bytes` of real program data, different for each round: a slice of /usr/bin's files. */
 function realData(bytes: number, round: number): Buffer {
@@ -69,10 +73,6 @@ function realData(bytes: number, round: number): Buffer {
     size += part.length;
   }
   return Buffer.concat(parts);
-}
-
-function sha256File(file: string) {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
 function dirBytes(dir: string): number {
@@ -118,9 +118,7 @@ async function main() {
       chunkSizeBytes: MiB,
       tiers: [tier('hot', hot), ...firstTiers],
     });
-    const scratch = path.join(root, 'scratch');
     const exportsDir = path.join(root, 'exports');
-    fs.mkdirSync(scratch);
     fs.mkdirSync(exportsDir);
     fs.mkdirSync(pool.location.path, { recursive: true });
 
@@ -273,12 +271,11 @@ async function main() {
       timed(async () => {
         const nbd = await serveNbd({
           socketPath: path.join(root, 'restore.sock'),
-          sizeBytes: lastManifest!.virtualSizeBytes,
-          read: await chunks.diskReader({
+          ...(await chunks.diskReader({
             archiveId: lastArchive,
             tier: 'hot',
             disk: lastManifest!,
-          }),
+          })),
         });
         try {
           await driver.importDisk({
@@ -300,54 +297,51 @@ async function main() {
           deploymentId: 'bench',
         }),
       );
-    // Three restores each way, in the order archive, export, export, archive, archive, export,
-    // so neither always goes first: each import ends by flushing about 750 MiB, and the
-    // pool's write-back carries over from one to the next (single imports of the same export
-    // took 1.2–3.4 s).
+    // Restores, measured in pairs of one each way, alternating which goes first (archive
+    // first in pairs 1 and 3, the export in 2 and 4), after one warm-up pair that is not counted
+    // (whichever runs first after the rounds takes about twice as long). Before each, `sync`
+    // (not timed): each import ends by flushing its ~750 MiB, but the file system's own
+    // write-back and discards carry over into whatever runs next (back-to-back imports of the
+    // same export took 1.2–3.4 s). Each restored disk is compared with the disk
+    // (`qemu-img compare`, not timed) and deleted.
+    const lastPath = path.join(pool.location.path, `${lastDisk}.qcow2`);
+    const sameAsDisk = (disk: string) =>
+      spawnSync('qemu-img', [
+        'compare',
+        '-q',
+        lastPath,
+        path.join(pool.location.path, `${disk}.qcow2`),
+      ]).status === 0;
     const restoreTimes: number[] = [];
     const importTimes: number[] = [];
-    for (const [kind, n] of [
-      ['archive', 0],
-      ['export', 0],
-      ['export', 1],
-      ['archive', 1],
-      ['archive', 2],
-      ['export', 2],
-    ] as const) {
-      if (kind === 'archive') {
-        restoreTimes.push(
-          (await restoreArchive(`sm-bench-restored-archive-${n}`))[1],
-        );
-      } else {
-        importTimes.push(
-          (await importExport(`sm-bench-restored-export-${n}`))[1],
-        );
+    let sameArchive = true;
+    let sameExport = true;
+    for (let pair = 0; pair <= RESTORE_PAIRS; pair++) {
+      const kinds =
+        pair % 2 === 1
+          ? (['archive', 'export'] as const)
+          : (['export', 'archive'] as const);
+      for (const kind of kinds) {
+        const disk = `sm-bench-restored-${kind}-${pair}`;
+        run('sync', []);
+        const [, seconds] =
+          kind === 'archive'
+            ? await restoreArchive(disk)
+            : await importExport(disk);
+        const same = sameAsDisk(disk);
+        await driver.deleteDisk({ pool, disk });
+        if (pair === 0) continue;
+        if (kind === 'archive') {
+          restoreTimes.push(seconds);
+          sameArchive &&= same;
+        } else {
+          importTimes.push(seconds);
+          sameExport &&= same;
+        }
       }
     }
     const tr = restoreTimes.reduce((a, b) => a + b, 0) / restoreTimes.length;
     const tx = importTimes.reduce((a, b) => a + b, 0) / importTimes.length;
-    // Both restores hold the same bytes as the disk.
-    const compare = (disk: string) => {
-      const out = path.join(scratch, `${disk}.raw`);
-      run('qemu-img', [
-        'convert',
-        '-q',
-        '-O',
-        'raw',
-        path.join(pool.location.path, `${disk}.qcow2`),
-        out,
-      ]);
-      const hash = sha256File(out);
-      fs.rmSync(out);
-      return hash;
-    };
-    const original = compare(lastDisk);
-    const sameArchive = [0, 1, 2].every(
-      n => compare(`sm-bench-restored-archive-${n}`) === original,
-    );
-    const sameExport = [0, 1, 2].every(
-      n => compare(`sm-bench-restored-export-${n}`) === original,
-    );
 
     const tierBytes = dirBytes(hot);
     const one = addedBytes[0];
@@ -400,13 +394,13 @@ async function main() {
     );
     const seconds = (v: number[]) => v.map(t => t.toFixed(2)).join(' + ');
     console.log(
-      `restore (mean of 3 each): archive ${tr.toFixed(2)} s (${rate(
-        diskBytes,
-        tr,
-      )}; ${seconds(restoreTimes)}), zstd export ${tx.toFixed(2)} s (${rate(
-        diskBytes,
-        tx,
-      )}; ${seconds(importTimes)}), ratio ${(tx / tr).toFixed(
+      `restore (mean of ${RESTORE_PAIRS} each): archive ${tr.toFixed(
+        2,
+      )} s (${rate(diskBytes, tr)}; ${seconds(
+        restoreTimes,
+      )}), zstd export ${tx.toFixed(2)} s (${rate(diskBytes, tx)}; ${seconds(
+        importTimes,
+      )}), ratio ${(tx / tr).toFixed(
         2,
       )}×; identical bytes: archive ${sameArchive}, export ${sameExport}`,
     );
