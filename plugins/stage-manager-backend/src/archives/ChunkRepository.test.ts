@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabases } from '../__testUtils__/databases';
 import { filesBelow } from '../__testUtils__/files';
+import { convertToRaw, mapOf } from '../__testUtils__/qemuImg';
 import { applyDatabaseMigrations } from '../database/migrations';
 import {
   DatabaseStageManagerStore,
@@ -17,10 +18,6 @@ import {
 } from './ChunkRepository';
 import { serveNbd } from './NbdExport';
 import { FileTierStorage } from './TierStorage';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
 
 jest.setTimeout(120_000);
 
@@ -449,34 +446,12 @@ describe('ChunkRepository', () => {
       const target = path.join(dir, 'from-nbd.raw');
       let nbd = await serve();
       try {
-        await run('qemu-img', [
-          'convert',
-          '-f',
-          'raw',
-          '-O',
-          'raw',
-          nbd.url,
-          target,
-        ]);
+        await convertToRaw(nbd.url, target);
         // Block status: the zero chunks (8 to 15) read as zeros, so readers can skip them.
-        const map = JSON.parse(
-          (
-            await run('qemu-img', [
-              'map',
-              '--output=json',
-              '-f',
-              'raw',
-              nbd.url,
-            ])
-          ).stdout,
-        );
         expect(
-          map
-            .filter((r: { zero: boolean }) => r.zero)
-            .map((r: { start: number; length: number }) => [
-              r.start / CHUNK,
-              r.length / CHUNK,
-            ]),
+          (await mapOf(nbd.url))
+            .filter(r => r.zero)
+            .map(r => [r.start / CHUNK, r.length / CHUNK]),
         ).toEqual([
           [8, 8],
           [(32 * CHUNK + 1000) / CHUNK, 24 / CHUNK],
@@ -504,17 +479,9 @@ describe('ChunkRepository', () => {
       );
       nbd = await serve();
       try {
-        await expect(
-          run('qemu-img', [
-            'convert',
-            '-f',
-            'raw',
-            '-O',
-            'raw',
-            nbd.url,
-            target,
-          ]),
-        ).rejects.toThrow(/Input\/output error|error while reading/i);
+        await expect(convertToRaw(nbd.url, target)).rejects.toThrow(
+          /Input\/output error|error while reading/i,
+        );
       } finally {
         await nbd.close();
       }

@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { convertToRaw, mapOf } from '../__testUtils__/qemuImg';
 import { Extent, serveNbd } from './NbdExport';
-
-const run = promisify(execFile);
 
 jest.setTimeout(60_000);
 
@@ -56,18 +53,12 @@ describe('serveNbd', () => {
     return { nbd, data, stats, socketPath };
   }
 
-  const map = async (url: string) =>
-    JSON.parse(
-      (await run('qemu-img', ['map', '--output=json', '-f', 'raw', url]))
-        .stdout,
-    ) as Array<{ start: number; length: number; zero: boolean; data: boolean }>;
-
   it('answers block status: qemu-img maps the zero ranges, merged, and the tail past the end as zero', async () => {
     // 6 MiB and 1000 bytes: MiB 1, 2 and 4 are zeros; the export is rounded up to whole sectors.
     const size = 6 * MiB + 1000;
     const { nbd } = await serve(size, n => n === 1 || n === 2 || n === 4);
     try {
-      const ranges = await map(nbd.url);
+      const ranges = await mapOf(nbd.url);
       expect(
         ranges.map(r => [r.start / MiB, r.length / MiB, r.zero, r.data]),
       ).toEqual([
@@ -90,15 +81,7 @@ describe('serveNbd', () => {
     const target = path.join(dir, 'skipping.raw');
     const { nbd, data, stats } = await serve(size, zero);
     try {
-      await run('qemu-img', [
-        'convert',
-        '-f',
-        'raw',
-        '-O',
-        'raw',
-        nbd.url,
-        target,
-      ]);
+      await convertToRaw(nbd.url, target);
     } finally {
       await nbd.close();
     }
@@ -108,16 +91,8 @@ describe('serveNbd', () => {
     // Without extents the reader has to read everything (and still gets the same bytes).
     const plain = await serve(size, zero, false);
     try {
-      await run('qemu-img', [
-        'convert',
-        '-f',
-        'raw',
-        '-O',
-        'raw',
-        plain.nbd.url,
-        target,
-      ]);
-      await expect(map(plain.nbd.url)).resolves.toEqual([
+      await convertToRaw(plain.nbd.url, target);
+      await expect(mapOf(plain.nbd.url)).resolves.toEqual([
         expect.objectContaining({ start: 0, length: size, data: true }),
       ]);
     } finally {
@@ -139,15 +114,7 @@ describe('serveNbd', () => {
     });
     try {
       await expect(
-        run('qemu-img', [
-          'convert',
-          '-f',
-          'raw',
-          '-O',
-          'raw',
-          nbd.url,
-          path.join(dir, 'failing.raw'),
-        ]),
+        convertToRaw(nbd.url, path.join(dir, 'failing.raw')),
       ).rejects.toMatchObject({
         stderr: expect.stringContaining('Input/output error'),
       });
