@@ -134,7 +134,10 @@ export function chunksWithData(
   return i => marked[i] === 1;
 }
 
-/** The runs of an archived disk from `offset` (zero chunks read as zeros), up to `length` bytes. */
+/**
+ * The runs of an archived disk from `offset`, up to `length` bytes: one per chunk (zero chunks
+ * read as zeros); the NBD export merges adjacent ones.
+ */
 export function diskExtents(
   disk: Pick<
     ArchiveDiskManifest,
@@ -148,10 +151,7 @@ export function diskExtents(
   for (let at = offset; at < end; ) {
     const i = Math.floor(at / disk.chunkSizeBytes);
     const to = Math.min(end, (i + 1) * disk.chunkSizeBytes);
-    const zero = !disk.chunks[i];
-    const last = runs[runs.length - 1];
-    if (last && last.zero === zero) last.length += to - at;
-    else runs.push({ length: to - at, zero });
+    runs.push({ length: to - at, zero: !disk.chunks[i] });
     at = to;
   }
   return runs;
