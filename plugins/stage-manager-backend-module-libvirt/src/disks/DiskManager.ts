@@ -15,6 +15,7 @@ import {
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { stopChild } from '../exec/stopChild';
 import { runCommand } from '../exec/runCommand';
 import { checkName, checkPath, OBJECT_NAME } from '../names';
 
@@ -365,7 +366,7 @@ export class DiskManager {
     });
     const running = () => child.exitCode === null && child.signalCode === null;
     const close = async () => {
-      if (running()) child.kill('SIGTERM');
+      await stopChild(child);
       await exited;
       await fs.rm(socketPath, { force: true });
     };
