@@ -2,14 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { stopChild } from './stopChild';
 
 /** Every child a test started, killed afterwards should a failing test leave one running. */
-const started: ChildProcess[] = [];
+const children: ChildProcess[] = [];
 
 /** A node child running `script`, resolved once it has printed "ready". */
 async function startNode(script: string) {
   const child = spawn(process.execPath, ['-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  started.push(child);
+  children.push(child);
   await new Promise<void>((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
@@ -22,7 +22,7 @@ async function startNode(script: string) {
 
 describe('stopChild', () => {
   afterEach(() => {
-    for (const child of started.splice(0)) {
+    for (const child of children.splice(0)) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
       }
