@@ -452,13 +452,8 @@ export class ChunkRepository {
     );
     const failed = settled.find(r => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    const written = settled.map(
-      r =>
-        (
-          r as PromiseFulfilledResult<
-            ChunkState & { bytes: number; frameHash: string }
-          >
-        ).value,
+    const written = settled.flatMap(r =>
+      r.status === 'fulfilled' ? [r.value] : [],
     );
     if (written.length === 0) return 0;
     // One transaction for the batch: one commit (and on SQLite one sync) instead of one per chunk.
